@@ -1,0 +1,93 @@
+// Package state owns what the bridge remembers between requests and across
+// replicas: token hashes, idempotency records, resource versions and
+// per-resource locks. Implementations live in subpackages (sqlitestate for a
+// single node, redisstate for many) and are held to one contract suite,
+// statetest. It imports no other project package.
+package state
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Token is one Secret Token of a tenant. Only its hash is stored.
+type Token struct {
+	Tenant string
+	// ID is a short public identifier (shown by `token list`), never secret.
+	ID string
+	// Hash is "sha256:" followed by the hex SHA-256 of the token.
+	Hash      string
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working: one year after creation,
+	// or the end of the grace period once it has been replaced.
+	ExpiresAt time.Time
+}
+
+// Tokens stores token hashes per tenant.
+type Tokens interface {
+	// PutToken stores t, replacing a token with the same Tenant and ID.
+	PutToken(ctx context.Context, t Token) error
+	// Tokens lists the tenant's tokens, expired ones included, oldest first.
+	Tokens(ctx context.Context, tenant string) ([]Token, error)
+	// DeleteToken removes one token; an unknown one gives ErrNotFound.
+	DeleteToken(ctx context.Context, tenant, id string) error
+}
+
+// Answer is an HTTP answer stored for an idempotent replay.
+type Answer struct {
+	Status int
+	Body   []byte
+	// Location is the resource's id, for answers to a create.
+	ResourceID string
+	// Version is the resource's version right after the write that
+	// produced this answer (see Versions).
+	Version int64
+}
+
+// Idempotency stores answers by request fingerprint for a window.
+type Idempotency interface {
+	// Answer returns the stored answer for key, or ErrNotFound.
+	Answer(ctx context.Context, key string) (Answer, error)
+	// PutAnswer stores a for key for ttl.
+	PutAnswer(ctx context.Context, key string, a Answer, ttl time.Duration) error
+}
+
+// Versions counts the writes applied to each resource, so that a stored
+// answer is replayed only while the resource is unchanged since.
+type Versions interface {
+	// Version returns the resource's current version (0 if never written).
+	Version(ctx context.Context, resource string) (int64, error)
+	// BumpVersion increments the version and returns the new value.
+	BumpVersion(ctx context.Context, resource string) (int64, error)
+}
+
+// Locks are leases on resource keys: one holder at a time, across
+// goroutines and processes, expiring by themselves if the holder dies.
+type Locks interface {
+	// TryLock takes the lock on key for owner for lease, and reports whether
+	// it got it. It fails (false, nil) while another owner holds an
+	// unexpired lease. Taking a lock already held by owner renews it.
+	TryLock(ctx context.Context, key, owner string, lease time.Duration) (bool, error)
+	// Unlock releases the lock if owner still holds it; otherwise it does
+	// nothing (a lease that expired and was taken by another stays theirs).
+	Unlock(ctx context.Context, key, owner string) error
+}
+
+// Store is everything a state store provides.
+type Store interface {
+	Tokens
+	Idempotency
+	Versions
+	Locks
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Sentinel errors.
+var (
+	ErrNotFound = errors.New("state: not found")
+	// ErrUnavailable means the store could not be reached; the bridge keeps
+	// serving without it where it can.
+	ErrUnavailable = errors.New("state: store unavailable")
+)
