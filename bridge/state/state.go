@@ -24,7 +24,7 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
-// Tokens stores token hashes per tenant.
+// Tokens stores token hashes per tenant. Times are kept to the millisecond.
 type Tokens interface {
 	// PutToken stores t, replacing a token with the same Tenant and ID.
 	PutToken(ctx context.Context, t Token) error
@@ -74,7 +74,8 @@ type Locks interface {
 	Unlock(ctx context.Context, key, owner string) error
 }
 
-// Store is everything a state store provides.
+// Store is everything a state store provides. Calls on a closed store fail
+// with ErrUnavailable.
 type Store interface {
 	Tokens
 	Idempotency
@@ -82,6 +83,15 @@ type Store interface {
 	Locks
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Sweeper is implemented by stores that do not remove expired idempotency
+// records and locks by themselves (sqlitestate); the bridge calls Sweep
+// periodically. Expired entries are never returned either way: Sweep only
+// reclaims space. Redis expires keys natively and needs none.
+type Sweeper interface {
+	// Sweep deletes expired entries and returns how many it removed.
+	Sweep(ctx context.Context) (removed int64, err error)
 }
 
 // Sentinel errors.
