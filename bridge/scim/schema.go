@@ -96,31 +96,16 @@ func canonical(v ...string) func(*Attribute) {
 func refTypes(v ...string) func(*Attribute) {
 	return func(a *Attribute) { a.ReferenceTypes = v }
 }
-func withOpts(opts ...func(*Attribute)) func(*Attribute) {
-	return func(a *Attribute) {
-		for _, o := range opts {
-			o(a)
-		}
-	}
-}
 
 // multiValuedSubs are the sub-attributes RFC 7643 §2.4 gives every
 // multi-valued attribute, with a per-attribute value type and type values.
 func multiValuedSubs(valueType, valueDesc string, types []string, valueOpts ...func(*Attribute)) func(*Attribute) {
 	return subs(
 		attr("value", valueType, valueDesc, valueOpts...),
-		attr("display", TypeString, "A human-readable name, primarily used for display purposes.", readOnlyIf(false)),
+		attr("display", TypeString, "A human-readable name, primarily used for display purposes."),
 		attr("type", TypeString, "A label indicating the attribute's function.", canonical(types...)),
 		attr("primary", TypeBoolean, "A Boolean value indicating the 'primary' or preferred attribute value for this attribute. The primary attribute value 'true' MUST appear no more than once."),
 	)
-}
-
-func readOnlyIf(ro bool) func(*Attribute) {
-	return func(a *Attribute) {
-		if ro {
-			a.Mutability = ReadOnly
-		}
-	}
 }
 
 func commonAttributes() []*Attribute {
@@ -206,7 +191,7 @@ var enterpriseAttributes = []*Attribute{
 	attr("division", TypeString, "Identifies the name of a division."),
 	attr("department", TypeString, "Identifies the name of a department."),
 	attr("manager", TypeComplex, "The User's manager.", subs(
-		attr("value", TypeString, "The id of the SCIM resource representing the User's manager.", withOpts()),
+		attr("value", TypeString, "The id of the SCIM resource representing the User's manager."),
 		attr("$ref", TypeReference, "The URI of the SCIM resource representing the User's manager.", refTypes("User")),
 		attr("displayName", TypeString, "The displayName of the User's manager.", readOnly),
 	)),
