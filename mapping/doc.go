@@ -1,0 +1,131 @@
+// Package mapping owns the attribute mapping between SCIM resources and a
+// target directory: the YAML mapping file, its compilation (once, at load
+// time) into an immutable *Mapping, the transform expressions, the
+// conversion of SCIM resources into target attributes and back, and the
+// translation of SCIM filters into backend queries. Nothing on the request
+// path parses a rule: paths, expressions and the attr() paths inside them
+// are parsed and checked when the file loads, and every problem of a file
+// is reported at once with its file:line:column.
+//
+// # The mapping file
+//
+// A complete, annotated example (configs/mappings/entra-to-pharos.yaml is
+// the shipped one):
+//
+//	users:
+//	  # target: where users live in the backend. Passed through untouched
+//	  # as backends.Schema.Users.Layout; the backend decodes and checks it
+//	  # (SQL: table, key column, multi-valued side tables; LDAP: base DN,
+//	  # RDN attribute, object classes).
+//	  target:
+//	    table: users
+//	    key: id
+//	    multiValued: {cards: {table: cards, key: user_id, value: card_number}}
+//	  attributes:
+//	    # scim: the SCIM attribute, in PATCH path syntax: userName,
+//	    #   name.givenName, emails[type eq "work"].value, a full extension
+//	    #   URN path (urn:…:enterprise:2.0:User:department), or an attribute
+//	    #   of your own extension (urn:example:…:User:badgeCards).
+//	    #   Names are case-insensitive. Read-only attributes (id, meta,
+//	    #   groups) cannot be mapped; group members are provisioned through
+//	    #   groups.members.
+//	    # target: the target attribute or column (required, unique per
+//	    #   kind, not starting with $).
+//	    # match: matching precedence (1 is tried first), as in Entra's
+//	    #   "Match objects using this attribute"; implies a unique,
+//	    #   case-insensitive key in the target. Users must map userName and
+//	    #   externalId as match keys, groups displayName.
+//	    - scim: externalId                   # Entra objectId
+//	      target: external_id
+//	      match: 1
+//	    - scim: userName                     # userPrincipalName
+//	      target: login
+//	      match: 2
+//	      required: true
+//	    # required: a create without a value for it is
+//	    #   answered 400 invalidValue naming the attribute.
+//	    - scim: emails[type eq "work"].value # falls back to the primary email
+//	      target: email
+//	      required: true
+//	    # toTarget / fromTarget: expressions (expr-lang) converting the value
+//	    #   on the way in and out. Without them values are converted by
+//	    #   type (see ToAttrs and ToResource).
+//	    - scim: active
+//	      target: active
+//	      toTarget: 'value ? "1" : "0"'
+//	      fromTarget: 'value == nil ? nil : value == "1"'
+//	    # reference: User or Group — the values are SCIM ids of that kind,
+//	    #   which a backend may convert (LDAP stores DNs). manager is always
+//	    #   a User reference.
+//	    - scim: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager
+//	      target: manager_id
+//	      reference: User
+//	    # multiValued: the attribute holds a list. Required for multi-valued
+//	    #   SCIM attributes mapped whole (emails, roles) and for lists in an
+//	    #   extension of your own; an error on single-valued ones.
+//	    - scim: urn:ietf:params:scim:schemas:extension:pharos:2.0:User:badgeCards
+//	      target: cards
+//	      multiValued: true
+//	    # A computed attribute has no scim: toTarget builds it from other
+//	    # attributes with attr(). It is written, never read back, and
+//	    # cannot be filtered on.
+//	    - target: cn
+//	      toTarget: 'Join(" ", attr("name.givenName"), attr("name.familyName"))'
+//	groups:
+//	  target: {table: groups, key: id, members: {table: group_members, group: group_id, member: user_id}}
+//	  members: true      # provision membership (default true); stored per the target layout
+//	  attributes:
+//	    - {scim: displayName, target: name, match: 1, required: true}
+//	    - {scim: externalId, target: external_id}
+//	deprovision:
+//	  onDelete: delete   # SCIM DELETE of a user: delete (default) | disable
+//	                     # (keep the entry and write active=false through
+//	                     # the active mapping, which must exist)
+//
+// Keys are exact (YAML is case-sensitive); an unknown key, a duplicate key
+// or a value of the wrong type is an error. Anchors, aliases and merge keys
+// (<<: *common) work as in any YAML file.
+//
+// # Expressions
+//
+// toTarget sees `value`, the SCIM value at the attribute's path (string,
+// bool, float64, a list, or nil; a complex value such as the manager is
+// reduced to its "value"), and attr("path"), the value at another path of
+// the resource being written (the path must be a quoted literal). It runs
+// only when the attribute has a value; a computed attribute always runs.
+// Its result is coerced to target values: a string, a bool
+// ("true"/"false"), a number, or a list of those; nil and "" give no value.
+//
+// fromTarget sees `value` (a string for a single-valued attribute, []string
+// for a multi-valued one, nil when the target has none) and `attrs`, every
+// target attribute of the record (map[string][]string). Its result is the
+// SCIM value; nil or "" leaves the attribute out.
+//
+// The functions, named and behaving like Entra's attribute-mapping
+// functions (nil in, nil out; a list is processed element by element):
+//
+//	Join(sep, values...)          join non-empty values (lists contribute every element)
+//	Switch(source, default, k1, v1, k2, v2, ...)
+//	                              value of the first key equal to source, else default;
+//	                              a boolean source matches "true"/"false" in any case
+//	ToLower(s), ToUpper(s)        change case
+//	Trim(s)                       remove leading and trailing white space
+//	StripSpaces(s)                remove all white space
+//	NormalizeDiacritics(s)        é -> e, Ł -> L, ß -> ss, æ -> ae
+//	Replace(s, old, new)          replace every occurrence (literal, not a regex)
+//	Left(s, n)                    first n characters (all of s when n < 0)
+//	Mid(s, start, n)              n characters from the 1-based position start
+//	Word(s, n, separators)        the 1-based n-th word, split at any separator character
+//	Coalesce(values...)           the first value that is not nil, "" or empty
+//	Append(s, suffix)             s + suffix; nil when s is empty
+//	Split(s, sep)                 list of the pieces
+//	attr("path")                  (toTarget only) another attribute of the resource
+//
+// The expr built-ins that cannot grow values (len, lower, upper, trim,
+// split, hasPrefix, filter, map, …) stay available; now and date are
+// disabled so that a transform is a pure function of its input. `+` joins
+// strings (nil counts as "") and adds numbers. Every expression is bounded
+// in size (nodes), in allocation (the VM's memory budget) and in the length
+// of every string it builds, so a hostile expression fails with an error
+// instead of exhausting the service.
+package mapping
