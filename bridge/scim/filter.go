@@ -256,43 +256,6 @@ func (p *parser) valueType(path Path) string {
 	return def.Type
 }
 
-// valuePathFilter turns a bracketed term with nothing after it into one
-// Compare, so that `emails[type eq "work" and value eq "x"]` and
-// `emails[type eq "work"].value eq "x"` have one representation: the
-// target term (on `value` if there is one, else the last) becomes the
-// comparison, the other and-ed terms stay as the path's filter. A filter
-// that is not a plain conjunction of comparisons becomes `attr[filter] pr`:
-// "some element matches".
-func valuePathFilter(path Path) Filter {
-	terms, ok := conjunction(path.Filter, nil)
-	if !ok {
-		return Compare{Path: path, Op: "pr"}
-	}
-	target := len(terms) - 1
-	for i, t := range terms {
-		if strings.EqualFold(t.Path.Attr, "value") && t.Path.Sub == "" {
-			target = i
-		}
-	}
-	var rest Filter
-	for i, t := range terms {
-		if i == target {
-			continue
-		}
-		if rest == nil {
-			rest = t
-		} else {
-			rest = Logical{Op: "and", Left: rest, Right: t}
-		}
-	}
-	c := terms[target]
-	return Compare{
-		Path:  Path{URN: path.URN, Attr: path.Attr, Filter: rest, Sub: c.Path.Attr},
-		Op:    c.Op,
-		Value: c.Value,
-	}
-}
-
 // conjunction flattens `a and b and c` of plain comparisons on
 // sub-attributes (no nested sub-attribute) into its terms.
 func conjunction(f Filter, acc []Compare) ([]Compare, bool) {

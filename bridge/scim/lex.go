@@ -105,48 +105,6 @@ func scanString(src source, start int) (int, error) {
 	return 0, src.errorf("the string starting at position %d has no closing double quote", start+1)
 }
 
-// fixStringLiteral makes a quoted literal acceptable to filter-parser and to
-// encoding/json: lower-case hex in \u escapes is upper-cased (filter-parser
-// accepts only A-F, quirks.go) and raw control characters, which JSON
-// forbids but a URL-decoded filter can contain, are escaped. Invalid UTF-8
-// is rejected because no directory can store it.
-func fixStringLiteral(src source, lit string, pos int) (string, error) {
-	if !utf8.ValidString(lit) {
-		return "", src.errorf("the string at position %d is not valid UTF-8", pos+1)
-	}
-	var b strings.Builder
-	b.Grow(len(lit))
-	for i := 0; i < len(lit); i++ {
-		c := lit[i]
-		switch {
-		case c == '\\' && i+1 < len(lit):
-			next := lit[i+1]
-			switch next {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				b.WriteByte(c)
-				b.WriteByte(next)
-				i++
-			case 'u':
-				if i+6 > len(lit) || !isHex4(lit[i+2:i+6]) {
-					return "", src.errorf("the string at position %d has a \\u escape without four hex digits", pos+1)
-				}
-				b.WriteString(`\u`)
-				b.WriteString(strings.ToUpper(lit[i+2 : i+6]))
-				i += 5
-			default:
-				return "", src.errorf("the string at position %d has an unknown escape \\%c; only \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX are allowed", pos+1, next)
-			}
-		case c < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&0xF])
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
-}
-
 func isHex4(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -8,6 +8,7 @@ package scim
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // bareValueLiteral quotes a bare filter value. Entra's documented requests
@@ -210,7 +211,7 @@ func memberIDs(v any, name string) ([]string, error) {
 // normalizeOp accepts op in any case: Entra sends "Add", "Replace",
 // "Remove" (entra-scim.md §7 item 1, §12 row 1).
 // Proof: fixtures entra/patch-user-multi.json (Replace) and
-// entra/patch-remove-member-filter.json (remove).
+// entra/patch-group-remove-member-filter.json (remove).
 func normalizeOp(op string) (string, bool) {
 	switch strings.ToLower(strings.TrimSpace(op)) {
 	case "add":
@@ -221,4 +222,89 @@ func normalizeOp(op string) (string, bool) {
 		return "remove", true
 	}
 	return "", false
+}
+
+// fixStringLiteral makes a quoted filter literal acceptable to filter-parser
+// and encoding/json: lower-case hex in \u escapes is upper-cased
+// (filter-parser accepts only A-F, libraries.md §2.1 gap 2) and raw control
+// characters, which JSON forbids but a URL-decoded filter can contain, are
+// escaped. Invalid UTF-8 is rejected because no directory can store it.
+// Proof: TestParseFilter cases "lower-case unicode escape", "raw control
+// character escaped"; TestParseFilterErrors "invalid utf-8".
+func fixStringLiteral(src source, lit string, pos int) (string, error) {
+	if !utf8.ValidString(lit) {
+		return "", src.errorf("the string at position %d is not valid UTF-8", pos+1)
+	}
+	var b strings.Builder
+	b.Grow(len(lit))
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		switch {
+		case c == '\\' && i+1 < len(lit):
+			next := lit[i+1]
+			switch next {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				b.WriteByte(c)
+				b.WriteByte(next)
+				i++
+			case 'u':
+				if i+6 > len(lit) || !isHex4(lit[i+2:i+6]) {
+					return "", src.errorf("the string at position %d has a \\u escape without four hex digits", pos+1)
+				}
+				b.WriteString(`\u`)
+				b.WriteString(strings.ToUpper(lit[i+2 : i+6]))
+				i += 5
+			default:
+				return "", src.errorf("the string at position %d has an unknown escape \\%c; only \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX are allowed", pos+1, next)
+			}
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&0xF])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+// valuePathFilter turns a bracketed term with nothing after it into one
+// Compare, so that `emails[type eq "work" and value eq "x"]` and
+// `emails[type eq "work"].value eq "x"` have one representation: the
+// target term (on `value` if there is one, else the last) becomes the
+// comparison, the other and-ed terms stay as the path's filter. The
+// Microsoft SCIM validator sends the second form, which filter-parser
+// rejects (entra-scim.md §2.4, libraries.md §2.1 gap 3). A filter that is
+// not a plain conjunction of comparisons becomes `attr[filter] pr`: "some
+// element matches".
+// Proof: TestParseFilter cases "work email conjunction in brackets",
+// "value term first in brackets"; fixture entra/get-user-by-work-email.json.
+func valuePathFilter(path Path) Filter {
+	terms, ok := conjunction(path.Filter, nil)
+	if !ok {
+		return Compare{Path: path, Op: "pr"}
+	}
+	target := len(terms) - 1
+	for i, t := range terms {
+		if strings.EqualFold(t.Path.Attr, "value") && t.Path.Sub == "" {
+			target = i
+		}
+	}
+	var rest Filter
+	for i, t := range terms {
+		if i == target {
+			continue
+		}
+		if rest == nil {
+			rest = t
+		} else {
+			rest = Logical{Op: "and", Left: rest, Right: t}
+		}
+	}
+	c := terms[target]
+	return Compare{
+		Path:  Path{URN: path.URN, Attr: path.Attr, Filter: rest, Sub: c.Path.Attr},
+		Op:    c.Op,
+		Value: c.Value,
+	}
 }
