@@ -594,7 +594,11 @@ func Diff(old, new map[string][]string) []backends.Change {
 		if sameValues(o, n) {
 			continue
 		}
-		changes = append(changes, backends.Change{Op: backends.Replace, Attr: k, Values: slices.Clone(n)})
+		var vals []string
+		if len(n) > 0 {
+			vals = slices.Clone(n)
+		}
+		changes = append(changes, backends.Change{Op: backends.Replace, Attr: k, Values: vals})
 	}
 	return changes
 }

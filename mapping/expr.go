@@ -180,9 +180,12 @@ func (g *guard) Visit(node *ast.Node) {
 }
 
 // add is `+`: numbers add as expr adds them, strings concatenate within
-// maxStringLen, nil next to a string counts as "".
+// maxStringLen, nil next to a string counts as "" (and nil + nil is nil).
 func add(params ...any) (any, error) {
 	a, b := params[0], params[1]
+	if a == nil && b == nil {
+		return nil, nil
+	}
 	// A missing attribute is nil; joining it to a string gives the
 	// string, so `attr("a") + " " + attr("b")` does not fail on users
 	// without "a".
