@@ -1,0 +1,64 @@
+// Package pharos owns the legacy Pharos user store as a backends.Backend: a
+// SQL database of users, groups, group memberships and badge cards (used for
+// print release), reached through database/sql on SQLite (modernc.org/sqlite,
+// the embedded default) or PostgreSQL (pgx).
+//
+// The tenant's backend block and the mapping's "target" blocks say where
+// everything lives:
+//
+//	backend:
+//	  type: pharos
+//	  config:
+//	    driver: sqlite          # sqlite (default) | postgres
+//	    dsn: data/pharos.db     # sqlite: a file path; postgres: a URL
+//	    maxOpenConns: 4         # default 4
+//	    init: true              # create the Pharos schema when the users table is
+//	                            # missing; default true for sqlite, false for postgres
+//
+//	# mapping, users:                      # mapping, groups:
+//	target:                                target:
+//	  table: users                           table: groups
+//	  key: id                                key: id
+//	  created: created_at   # optional       members:
+//	  modified: updated_at  # optional         table: group_members
+//	  multiValued:                             group: group_id
+//	    cards:                                 member: user_id
+//	      table: cards
+//	      key: user_id
+//	      value: card_number
+//
+// Attribute names in the mapping are column names of the kind's table, or
+// the name of a multiValued entry (a child table holding one row per value).
+// Identifiers are checked against ^[A-Za-z_][A-Za-z0-9_]*$ and quoted in SQL,
+// so they are matched exactly as the catalog spells them (PostgreSQL stores
+// unquoted names in lower case). Values only ever travel as placeholders.
+//
+// Behaviour worth knowing (backendtest holds every backend to the rest):
+//
+//   - The SCIM id is the key column as a string. A new database (schema.sql)
+//     uses text keys filled with random UUIDs, so ids are opaque and users and
+//     groups never share one. An integer key column of a legacy database is
+//     left to the database (RETURNING); any other key gets a UUID.
+//   - Column types are discovered at Open: a value an INTEGER, REAL, BOOLEAN,
+//     timestamp or UUID column cannot take, or one longer than a VARCHAR(n),
+//     is an *backends.InvalidError naming the attribute before it reaches
+//     the database. An INTEGER column also takes true/false as 1/0, since
+//     SQLite and many legacy schemas keep booleans that way. Text must be
+//     valid UTF-8 without NUL, which PostgreSQL cannot store.
+//   - Unique attributes (Schema marks them) are looked up case-insensitively
+//     inside the write transaction, which names the holder in the
+//     *backends.ConflictError; the database's unique indexes on lower(column)
+//     stay the arbiter under concurrency, and their violations (SQLite
+//     2067/1555, PostgreSQL 23505) are mapped back to the attribute.
+//   - Group members are user or group ids (nested groups), held in a column
+//     without a foreign key. Adding an id that names no user and no group, or
+//     the group itself, is an *backends.InvalidError on $members: a dangling
+//     member would be read back as a member Entra never sent. Removing an
+//     absent member succeeds.
+//   - Deleting a record deletes its child rows and memberships (as a group
+//     and as a member) and clears references to it (manager) in one
+//     transaction.
+//   - Busy/locked SQLite, lost connections and PostgreSQL's connection,
+//     shutdown, serialization and resource errors wrap
+//     backends.ErrUnavailable, so the bridge retries them.
+package pharos
