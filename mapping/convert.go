@@ -214,7 +214,7 @@ func (m *Mapping) ToAttrs(kind scim.Kind, r scim.Resource) (map[string][]string,
 		return nil, err
 	}
 	rd := &reader{km: km, r: r}
-	out := map[string][]string{}
+	out := make(map[string][]string, len(km.attrs)+1)
 	for _, a := range km.attrs {
 		vals, err := a.targetValues(rd)
 		if err != nil {

@@ -3,7 +3,6 @@ package mapping
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -139,7 +138,9 @@ const addFunc = "__add"
 //     string a few dozen times;
 //   - records the paths given to attr(), which must be quoted literals so
 //     they can be parsed once at load time, never per request;
-//   - checks Switch's key/value pairs.
+//   - checks Switch's key/value pairs;
+//   - refuses the built-ins left out of safeBuiltins that expr parses
+//     anyway (its predicates: reduce, groupBy, sortBy, sum).
 type guard struct {
 	attrs []string
 	errs  []error
@@ -153,6 +154,12 @@ func (g *guard) Visit(node *ast.Node) {
 				Callee:    &ast.IdentifierNode{Value: addFunc},
 				Arguments: []ast.Node{n.Left, n.Right},
 			})
+		}
+	case *ast.BuiltinNode:
+		// Predicate built-ins (reduce, groupBy, sum, …) are parsed
+		// whatever the configuration says; refuse the ones not listed.
+		if !contains(safeBuiltins, n.Name) {
+			g.errs = append(g.errs, fmt.Errorf("%s is not available in mapping expressions", n.Name))
 		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
@@ -207,18 +214,5 @@ func add(params ...any) (any, error) {
 			return as + bs, nil
 		}
 	}
-	if isList(a) && isList(b) {
-		if reflect.ValueOf(a).Len()+reflect.ValueOf(b).Len() > maxElems {
-			return nil, fmt.Errorf("a list would exceed %d elements", maxElems)
-		}
-	}
 	return runtime.Add(a, b), nil
-}
-
-func isList(v any) bool {
-	if v == nil {
-		return false
-	}
-	k := reflect.TypeOf(v).Kind()
-	return k == reflect.Slice || k == reflect.Array
 }
