@@ -557,3 +557,112 @@ func TestNilAnswersAreHandled(t *testing.T) {
 	w = h.do(t, req{Method: "GET", Target: "/scim/t/v2/Users/u1"})
 	mustSCIMError(t, w, http.StatusNotFound)
 }
+
+// TestProvisionerErrorsPerMethod: every handler hands provisioner errors to
+// the one translator, whatever the method.
+func TestProvisionerErrorsPerMethod(t *testing.T) {
+	t.Parallel()
+	notFound := &scim.Error{Status: http.StatusNotFound, Detail: "no user u1"}
+	tests := []struct {
+		name   string
+		method string
+		target string
+		body   string
+		set    func(p *recProvisioner)
+	}{
+		{"create", "POST", "/scim/t/v2/Users", userBody, func(p *recProvisioner) {
+			p.create = func(context.Context, scim.Resource) (scim.Resource, error) { return nil, notFound }
+		}},
+		{"list", "GET", "/scim/t/v2/Users", "", func(p *recProvisioner) {
+			p.list = func(context.Context, scim.ListParams) (scim.ListResponse, error) {
+				return scim.ListResponse{}, notFound
+			}
+		}},
+		{"replace", "PUT", "/scim/t/v2/Users/u1", userBody, func(p *recProvisioner) {
+			p.replace = func(context.Context, string, scim.Resource) (scim.Resource, error) { return nil, notFound }
+		}},
+		{"patch", "PATCH", "/scim/t/v2/Users/u1", patchBody, func(p *recProvisioner) {
+			p.patch = func(context.Context, string, []scim.PatchOp) (scim.Resource, error) { return nil, notFound }
+		}},
+		{"delete", "DELETE", "/scim/t/v2/Users/u1", "", func(p *recProvisioner) {
+			p.delete = func(context.Context, string) error { return notFound }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newTestHarness(t)
+			tt.set(h.prov)
+			w := h.do(t, req{Method: tt.method, Target: tt.target, Body: tt.body})
+			e := mustSCIMError(t, w, http.StatusNotFound)
+			require.Equal(t, "no user u1", e.Detail)
+			require.Empty(t, w.Header().Get("Location"))
+		})
+	}
+}
+
+func TestBadIDsNeverReachTheProvisioner(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"GET", "PUT", "PATCH", "DELETE"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			h := newTestHarness(t)
+			w := h.do(t, req{Method: method, Target: "/scim/t/v2/Groups/%2e", Body: patchBody})
+			mustSCIMError(t, w, http.StatusNotFound)
+			require.Empty(t, h.prov.recorded())
+		})
+	}
+}
+
+func TestUnencodableAnswerIs500(t *testing.T) {
+	t.Parallel()
+	h := newTestHarness(t)
+	h.prov.replace = func(_ context.Context, id string, _ scim.Resource) (scim.Resource, error) {
+		return scim.Resource{"id": id, "broken": func() {}}, nil
+	}
+	w := h.do(t, req{Method: "PUT", Target: "/scim/t/v2/Users/u1", Body: userBody})
+	mustSCIMError(t, w, http.StatusInternalServerError)
+	require.Contains(t, h.logs.String(), "encode answer")
+}
+
+func TestClientGoneIsNotA500(t *testing.T) {
+	t.Parallel()
+	h := newTestHarness(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	h.prov.delete = func(context.Context, string) error {
+		cancel()
+		return fmt.Errorf("pharos: delete: %w", context.Canceled)
+	}
+	r := httptest.NewRequestWithContext(ctx, "DELETE", "/scim/t/v2/Users/u1", nil)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, r)
+	mustSCIMError(t, w, http.StatusServiceUnavailable)
+	require.NotContains(t, h.logs.String(), "[ERROR]")
+}
+
+func TestOddTenants(t *testing.T) {
+	t.Parallel()
+	t.Run("dot dot tenant", func(t *testing.T) {
+		t.Parallel()
+		h := newTestHarness(t)
+		w := h.do(t, req{Method: "GET", Target: "/scim/%2E%2E/v2/Users"})
+		mustSCIMError(t, w, http.StatusNotFound)
+		require.Empty(t, h.tenants.recorded())
+	})
+	t.Run("escaped tenant name", func(t *testing.T) {
+		t.Parallel()
+		h := newTestHarness(t)
+		w := h.do(t, req{Method: "GET", Target: "/scim/a%20b/v2/Users"})
+		mustSCIMError(t, w, http.StatusUnauthorized)
+		require.Equal(t, []string{"a b|" + testToken}, h.tenants.recorded())
+	})
+	t.Run("tenants without provisioner", func(t *testing.T) {
+		t.Parallel()
+		h := newTestHarness(t)
+		h.tenants.prov = nil
+		w := h.do(t, req{Method: "GET", Target: "/scim/t/v2/Users"})
+		mustSCIMError(t, w, http.StatusInternalServerError)
+		require.Contains(t, h.logs.String(), "no provisioner")
+	})
+}
