@@ -1,0 +1,159 @@
+package config
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// Defaults of the optional keys.
+const (
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = "auto"
+	DefaultBodyBytes      = 1 << 20
+	DefaultRequestTimeout = 25 * time.Second
+	DefaultWriteRetries   = 3
+	DefaultTokenValidity  = 365 * 24 * time.Hour
+	DefaultTokenGrace     = 24 * time.Hour
+	DefaultRedisKeyPrefix = "scimbridge:"
+
+	// MaxRequestTimeout is Entra's own limit: an answer later than this is a
+	// failed request to Entra, whatever it says.
+	MaxRequestTimeout = 60 * time.Second
+)
+
+// Config is a loaded and validated bridge.yaml. Every path in it is
+// absolute. Print it freely: String redacts every secret.
+type Config struct {
+	// File is the absolute path the configuration was loaded from.
+	File string
+	// Listen is the host:port the SCIM server listens on.
+	// Defaults to 127.0.0.1:8080.
+	Listen string
+	// PublicURL is the base of every Tenant URL, as Entra reaches the
+	// bridge (through any proxy), with no trailing slash, e.g.
+	// https://scim.example.org. Defaults to http://<listen>, with an
+	// unspecified listen host replaced by 127.0.0.1.
+	PublicURL string
+	Log       LogConfig
+	State     StateConfig
+	Limits    LimitsConfig
+	Tokens    TokensConfig
+	// Tenants holds at least one tenant, in file order, names unique.
+	Tenants []Tenant
+
+	redact *redactor
+}
+
+// LogConfig says how the bridge logs.
+type LogConfig struct {
+	// Level is trace, debug, info, warn or error. Defaults to info.
+	Level string
+	// Format is auto (JSON when stderr is not a terminal, text when it
+	// is), json or text. Defaults to auto.
+	Format string
+}
+
+// StateConfig holds exactly one state store.
+type StateConfig struct {
+	// SQLite is the embedded single-node store.
+	SQLite *SQLiteConfig
+	// Redis is the shared store for several replicas.
+	Redis *RedisConfig
+}
+
+// SQLiteConfig configures the embedded state store.
+type SQLiteConfig struct {
+	// Path of the database file, created on first start.
+	Path string
+}
+
+// RedisConfig configures the Redis state store: either URL (one server) or
+// Addrs (Sentinel when MasterName is set, Cluster otherwise). Its String
+// method redacts the password; use Redacted to show the URL.
+type RedisConfig struct {
+	// URL of a single server: redis://[user[:password]@]host[:port][/db],
+	// rediss:// for TLS, or unix:///path/to/socket.
+	URL string
+	// Addrs lists Sentinel or Cluster nodes as host:port.
+	Addrs []string
+	// MasterName is the Sentinel master; only with Addrs.
+	MasterName string
+	// Username and Password authenticate with Addrs, or with URL when it
+	// carries no password itself.
+	Username string
+	Password Secret
+	// DB is the database number with Sentinel (Cluster has only 0).
+	DB int
+	// KeyPrefix starts every key the bridge writes, so that one Redis can
+	// serve several bridges. Defaults to "scimbridge:".
+	KeyPrefix string
+}
+
+// LimitsConfig bounds each request.
+type LimitsConfig struct {
+	// BodyBytes is the largest request body accepted; larger ones get 413.
+	// Defaults to 1048576 (1 MiB).
+	BodyBytes int64
+	// RequestTimeout bounds the work on one request, inline retries
+	// included. Must be under 60s, Entra's limit. Defaults to 25s.
+	RequestTimeout time.Duration
+	// WriteRetries is how many times a write is retried inline on a
+	// transient target error before it is queued. Defaults to 3.
+	WriteRetries int
+}
+
+// TokensConfig governs the Secret Tokens Entra authenticates with.
+type TokensConfig struct {
+	// Validity is how long a new token is accepted. Defaults to 8760h.
+	Validity time.Duration
+	// Grace is how long a regenerated token's predecessor keeps working.
+	// 0 revokes it at once. Defaults to 24h.
+	Grace time.Duration
+	// File is where serve writes the Tenant URL and the first token (mode
+	// 0600) when a tenant has no token yet. Empty: no file is written.
+	File string
+}
+
+// Tenant is one Entra provisioning job: a SCIM endpoint, its target and
+// its mapping.
+type Tenant struct {
+	// Name is the tenant's part of its URL, /scim/<name>/v2.
+	Name    string
+	Backend BackendConfig
+	// MappingPath is the absolute path of the mapping file.
+	MappingPath string
+	// Mapping is the compiled mapping, loaded from MappingPath.
+	Mapping *mapping.Mapping
+}
+
+// BackendConfig names a backend driver and holds its own configuration,
+// which the driver decodes and validates. Its String method redacts
+// anything that looks like a credential.
+type BackendConfig struct {
+	// Type is the driver's name in the registry ("pharos", "ldap").
+	Type string
+	// Config is the "config" block as decoded from YAML, never nil.
+	Config backends.Config
+
+	redact *redactor
+}
+
+// Tenant returns the tenant called name.
+func (c *Config) Tenant(name string) (*Tenant, bool) {
+	for i := range c.Tenants {
+		if c.Tenants[i].Name == name {
+			return &c.Tenants[i], true
+		}
+	}
+	return nil, false
+}
+
+// TenantURL is the Tenant URL an operator pastes into Entra for tenant
+// name: <public_url>/scim/<name>/v2.
+func (c *Config) TenantURL(name string) string {
+	return c.PublicURL + "/scim/" + url.PathEscape(name) + "/v2"
+}

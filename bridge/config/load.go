@@ -1,0 +1,624 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// The file is decoded into these raw types, which mirror the YAML: pointers
+// tell an absent key (default applies) from a zero one (validated), and
+// durations stay strings until they can be parsed with a position.
+
+type rawConfig struct {
+	Listen    *string     `yaml:"listen"`
+	PublicURL *string     `yaml:"public_url"`
+	Log       *rawLog     `yaml:"log"`
+	State     *rawState   `yaml:"state"`
+	Limits    *rawLimits  `yaml:"limits"`
+	Tokens    *rawTokens  `yaml:"tokens"`
+	Tenants   []rawTenant `yaml:"tenants"`
+}
+
+type rawLog struct {
+	Level  *string `yaml:"level"`
+	Format *string `yaml:"format"`
+}
+
+type rawState struct {
+	SQLite *rawSQLite `yaml:"sqlite"`
+	Redis  *rawRedis  `yaml:"redis"`
+}
+
+type rawSQLite struct {
+	Path string `yaml:"path"`
+}
+
+type rawRedis struct {
+	URL        string   `yaml:"url"`
+	Addrs      []string `yaml:"addrs"`
+	MasterName string   `yaml:"master_name"`
+	Username   string   `yaml:"username"`
+	Password   string   `yaml:"password"`
+	DB         int      `yaml:"db"`
+	KeyPrefix  *string  `yaml:"key_prefix"`
+}
+
+type rawLimits struct {
+	BodyBytes      *int64  `yaml:"body_bytes"`
+	RequestTimeout *string `yaml:"request_timeout"`
+	WriteRetries   *int    `yaml:"write_retries"`
+}
+
+type rawTokens struct {
+	Validity *string `yaml:"validity"`
+	Grace    *string `yaml:"grace"`
+	File     string  `yaml:"file"`
+}
+
+type rawTenant struct {
+	Name    string     `yaml:"name"`
+	Backend rawBackend `yaml:"backend"`
+	Mapping string     `yaml:"mapping"`
+}
+
+type rawBackend struct {
+	Type   string          `yaml:"type"`
+	Config backends.Config `yaml:"config"`
+}
+
+// TenantNamePattern is what a tenant name must match: it becomes a URL
+// path segment and a key prefix in the state store.
+const TenantNamePattern = `^[a-z0-9][a-z0-9-]{0,62}$`
+
+var tenantName = regexp.MustCompile(TenantNamePattern)
+
+// Load reads, expands, decodes and validates the configuration file at
+// path, then loads every tenant's mapping and has the tenant's backend
+// driver in reg validate its configuration against the mapping's schema.
+// It does no network I/O. Every problem found is returned at once, joined
+// with errors.Join; each is an *Error with its line and column when it has
+// one, or wraps the mapping's or driver's error prefixed with the tenant.
+func Load(path string, reg backends.Registry) (*Config, error) {
+	return load(path, reg, os.LookupEnv)
+}
+
+type loader struct {
+	src  *source
+	exp  *expansion
+	file *ast.File
+	dir  string
+	reg  backends.Registry
+	red  *redactor
+	errs []error
+}
+
+func load(path string, reg backends.Registry, lookup func(string) (string, bool)) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	l := &loader{src: newSource(path, b), dir: filepath.Dir(abs), reg: reg}
+	l.exp, err = expand(l.src, l.dir, lookup)
+	if err != nil {
+		return nil, err
+	}
+	l.red = newRedactor(l.exp.secrets)
+	l.file, err = parser.ParseBytes(l.exp.out, 0)
+	if err != nil {
+		return nil, errors.Join(l.tokenError(err))
+	}
+	var body ast.Node
+	for _, d := range l.file.Docs {
+		if d.Body == nil {
+			continue
+		}
+		if body != nil {
+			return nil, errors.Join(l.errorAtToken(nodeToken(d.Body), "only one YAML document is allowed", nil))
+		}
+		body = d.Body
+	}
+	if body == nil {
+		return nil, errors.Join(&Error{File: path, Msg: "the file is empty: state and tenants are required"})
+	}
+	var raw rawConfig
+	if err := yaml.NodeToValue(body, &raw, yaml.Strict()); err != nil {
+		return nil, errors.Join(l.tokenError(err))
+	}
+	cfg := l.build(&raw, abs)
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	return cfg, nil
+}
+
+func (l *loader) scrub(s string) string { return l.red.scrub(s) }
+
+// errorf records a problem with the key at path ("tenants[1].name"; ""
+// for the whole file), positioned at that key's value, or at the closest
+// enclosing node present in the file when the key is absent.
+func (l *loader) errorf(path, format string, args ...any) {
+	msg := l.scrub(fmt.Sprintf(format, args...))
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	l.errs = append(l.errs, l.errorAtPath(path, msg, nil))
+}
+
+func (l *loader) errorAtPath(path, msg string, cause error) *Error {
+	for p := path; ; p = parentPath(p) {
+		if tk := l.token(p); tk != nil {
+			return l.errorAtToken(tk, msg, cause)
+		}
+		if p == "" {
+			return &Error{File: l.src.name, Msg: msg, Err: cause}
+		}
+	}
+}
+
+// token returns the first token of the value at path, nil if absent.
+func (l *loader) token(path string) *token.Token {
+	p := "$"
+	if path != "" {
+		p += "." + path
+	}
+	yp, err := yaml.PathString(p)
+	if err != nil {
+		return nil
+	}
+	n, err := yp.FilterFile(l.file)
+	if err != nil || n == nil || n.Type() == ast.NullType {
+		return nil
+	}
+	return nodeToken(n)
+}
+
+// nodeToken is where a node starts as a reader sees it: a block mapping's
+// own token is its first ':', so use its first key instead.
+func nodeToken(n ast.Node) *token.Token {
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 {
+		return m.Values[0].Key.GetToken()
+	}
+	if mv, ok := n.(*ast.MappingValueNode); ok {
+		return mv.Key.GetToken()
+	}
+	return n.GetToken()
+}
+
+// present reports whether the key at path is written in the file, even
+// with an empty value.
+func (l *loader) present(path string) bool {
+	yp, err := yaml.PathString("$." + path)
+	if err != nil {
+		return false
+	}
+	n, err := yp.FilterFile(l.file)
+	return err == nil && n != nil
+}
+
+// parentPath drops the last element of a path: "a.b[2]" -> "a.b" -> "a".
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func (l *loader) build(raw *rawConfig, abs string) *Config {
+	c := &Config{File: abs, redact: l.red}
+
+	c.Listen = deref(raw.Listen, DefaultListen)
+	listenOK := l.checkHostPort("listen", c.Listen)
+	switch {
+	case raw.PublicURL != nil:
+		c.PublicURL = l.publicURL(*raw.PublicURL)
+	case listenOK:
+		host, port, _ := net.SplitHostPort(c.Listen)
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "127.0.0.1"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+
+	var lg rawLog
+	if raw.Log != nil {
+		lg = *raw.Log
+	}
+	c.Log.Level = strings.ToLower(deref(lg.Level, DefaultLogLevel))
+	if !slices.Contains([]string{"trace", "debug", "info", "warn", "error"}, c.Log.Level) {
+		l.errorf("log.level", "%q is not a level: want trace, debug, info, warn or error", c.Log.Level)
+	}
+	c.Log.Format = strings.ToLower(deref(lg.Format, DefaultLogFormat))
+	if !slices.Contains([]string{"auto", "json", "text"}, c.Log.Format) {
+		l.errorf("log.format", "%q is not a format: want auto, json or text", c.Log.Format)
+	}
+
+	c.State = l.state(raw.State)
+
+	var lim rawLimits
+	if raw.Limits != nil {
+		lim = *raw.Limits
+	}
+	c.Limits.BodyBytes = deref(lim.BodyBytes, DefaultBodyBytes)
+	if c.Limits.BodyBytes <= 0 {
+		l.errorf("limits.body_bytes", "must be positive, got %d", c.Limits.BodyBytes)
+	}
+	c.Limits.RequestTimeout = l.duration("limits.request_timeout", lim.RequestTimeout, DefaultRequestTimeout)
+	if c.Limits.RequestTimeout >= MaxRequestTimeout {
+		l.errorf("limits.request_timeout", "%s is too long: Entra gives up after 60s, so it must be shorter", c.Limits.RequestTimeout)
+	}
+	c.Limits.WriteRetries = deref(lim.WriteRetries, DefaultWriteRetries)
+	if c.Limits.WriteRetries < 0 {
+		l.errorf("limits.write_retries", "must be 0 or more, got %d", c.Limits.WriteRetries)
+	}
+
+	var tok rawTokens
+	if raw.Tokens != nil {
+		tok = *raw.Tokens
+	}
+	c.Tokens.Validity = l.duration("tokens.validity", tok.Validity, DefaultTokenValidity)
+	c.Tokens.Grace = DefaultTokenGrace
+	if tok.Grace != nil {
+		// Zero is allowed: it revokes a regenerated token at once.
+		c.Tokens.Grace = l.parseDuration("tokens.grace", *tok.Grace, true)
+	}
+	if c.Tokens.Validity > 0 && c.Tokens.Grace >= c.Tokens.Validity {
+		l.errorf("tokens.grace", "%s must be shorter than tokens.validity (%s)", c.Tokens.Grace, c.Tokens.Validity)
+	}
+	c.Tokens.File = l.resolve(tok.File)
+
+	c.Tenants = l.tenants(raw.Tenants)
+	return c
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// resolve makes a relative path relative to the configuration's directory.
+func (l *loader) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.dir, p)
+}
+
+func (l *loader) checkHostPort(path, hp string) bool {
+	if hp == "" {
+		l.errorf(path, "must not be empty: want host:port, e.g. 127.0.0.1:8080")
+		return false
+	}
+	_, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		l.errorf(path, "%q is not host:port (e.g. 127.0.0.1:8080, :8080, [::1]:8080)", hp)
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		l.errorf(path, "%q has no valid port: want a number from 0 to 65535", hp)
+		return false
+	}
+	return true
+}
+
+// publicURL checks and normalises public_url: an absolute http(s) URL with
+// no query, fragment or credentials, and no trailing slash (the Tenant URL
+// is built by appending /scim/<tenant>/v2).
+func (l *loader) publicURL(s string) string {
+	const path = "public_url"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		l.errorf(path, "%q is not a URL: %v", s, unwrapURLError(err))
+		return ""
+	case !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https"):
+		l.errorf(path, "%q must be an absolute http:// or https:// URL, e.g. https://scim.example.org", s)
+		return ""
+	case u.Host == "" || u.Hostname() == "":
+		l.errorf(path, "%q has no host", s)
+		return ""
+	case u.User != nil:
+		l.errorf(path, "must not contain credentials")
+		return ""
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		l.errorf(path, "%q must not have a query or fragment", s)
+		return ""
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u.String()
+}
+
+// unwrapURLError drops url.Error's copy of the URL, which could hold a
+// password.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func (l *loader) duration(path string, s *string, def time.Duration) time.Duration {
+	if s == nil {
+		return def
+	}
+	return l.parseDuration(path, *s, false)
+}
+
+// parseDuration parses a Go duration ("25s", "1h30m") or a number of days
+// ("365d"), which Go's syntax lacks and token lifetimes want.
+func (l *loader) parseDuration(path, s string, zeroOK bool) time.Duration {
+	s = strings.TrimSpace(s)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if n, nerr := strconv.ParseInt(strings.TrimSuffix(s, "d"), 10, 32); nerr == nil && strings.HasSuffix(s, "d") {
+			d, err = time.Duration(n)*24*time.Hour, nil
+		}
+	}
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			l.errorf(path, "%q has no unit: write e.g. %ss, %sm or %sh", s, s, s, s)
+		} else {
+			l.errorf(path, "%q is not a duration: write e.g. 25s, 1h30m or 365d", s)
+		}
+		return 0
+	}
+	if d < 0 || (d == 0 && !zeroOK) {
+		l.errorf(path, "must be positive, got %s", s)
+		return 0
+	}
+	return d
+}
+
+func (l *loader) state(raw *rawState) StateConfig {
+	var st StateConfig
+	var r rawState
+	if raw != nil {
+		r = *raw
+	}
+	hasSQLite := r.SQLite != nil || l.present("state.sqlite")
+	hasRedis := r.Redis != nil || l.present("state.redis")
+	switch {
+	case hasSQLite && hasRedis:
+		l.errorf("state", "configure exactly one state store, sqlite or redis, not both")
+	case !hasSQLite && !hasRedis:
+		l.errorf("state", "a state store is required: sqlite: {path: ...} or redis: {url: ...}")
+	}
+	if hasSQLite {
+		var s rawSQLite
+		if r.SQLite != nil {
+			s = *r.SQLite
+		}
+		if s.Path == "" {
+			l.errorf("state.sqlite.path", "is required: the database file, e.g. data/state.db")
+		}
+		st.SQLite = &SQLiteConfig{Path: l.resolve(s.Path)}
+	}
+	if hasRedis {
+		var rr rawRedis
+		if r.Redis != nil {
+			rr = *r.Redis
+		}
+		st.Redis = l.redis(rr)
+	}
+	return st
+}
+
+func (l *loader) redis(r rawRedis) *RedisConfig {
+	const path = "state.redis"
+	c := &RedisConfig{
+		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
+		Username: r.Username, Password: Secret(r.Password), DB: r.DB,
+		KeyPrefix: deref(r.KeyPrefix, DefaultRedisKeyPrefix),
+	}
+	switch {
+	case r.URL != "" && len(r.Addrs) > 0:
+		l.errorf(path, "set url (one server) or addrs (Sentinel or Cluster), not both")
+	case r.URL == "" && len(r.Addrs) == 0:
+		l.errorf(path, "url is required, e.g. redis://127.0.0.1:6379/0 (or addrs for Sentinel or Cluster)")
+	case r.URL != "":
+		l.redisURL(c)
+	default:
+		for i, a := range r.Addrs {
+			l.checkHostPort(fmt.Sprintf("%s.addrs[%d]", path, i), a)
+		}
+		if r.MasterName == "" && r.DB != 0 {
+			l.errorf(path+".db", "must be 0 with a Cluster (addrs without master_name)")
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		l.errorf(path+".master_name", "needs addrs: the Sentinel nodes")
+	}
+	if r.URL != "" && r.DB != 0 {
+		l.errorf(path+".db", "with url, give the database in the URL path (redis://host:6379/%d)", r.DB)
+	}
+	if r.DB < 0 {
+		l.errorf(path+".db", "must be 0 or more")
+	}
+	return c
+}
+
+func (l *loader) redisURL(c *RedisConfig) {
+	const path = "state.redis.url"
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		l.errorf(path, "not a URL: %v", unwrapURLError(err))
+		return
+	}
+	shown := c.Redacted()
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Hostname() == "" {
+			l.errorf(path, "%q has no host", shown)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				l.errorf(path, "%q has no valid port", shown)
+			}
+		}
+		if db := strings.Trim(u.Path, "/"); db != "" {
+			if n, err := strconv.Atoi(db); err != nil || n < 0 {
+				l.errorf(path, "%q: the path must be a database number, e.g. /0", shown)
+			}
+		}
+	case "unix":
+		if u.Path == "" {
+			l.errorf(path, "%q has no socket path", shown)
+		}
+	default:
+		l.errorf(path, "%q must start with redis://, rediss:// or unix://", shown)
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok && c.Password != "" {
+			l.errorf("state.redis.password", "the url has a password too: give it once")
+		}
+	}
+}
+
+func (l *loader) tenants(raw []rawTenant) []Tenant {
+	if len(raw) == 0 {
+		l.errorf("tenants", "at least one tenant is required")
+		return nil
+	}
+	seen := map[string]int{}
+	out := make([]Tenant, len(raw))
+	for i, rt := range raw {
+		p := fmt.Sprintf("tenants[%d]", i)
+		t := Tenant{
+			Name:        rt.Name,
+			Backend:     BackendConfig{Type: rt.Backend.Type, Config: rt.Backend.Config, redact: l.red},
+			MappingPath: l.resolve(rt.Mapping),
+		}
+		if t.Backend.Config == nil {
+			t.Backend.Config = backends.Config{}
+		}
+		switch first, dup := seen[t.Name]; {
+		case t.Name == "":
+			l.errorf(p+".name", "is required")
+		case !tenantName.MatchString(t.Name):
+			l.errorf(p+".name", "%q is not a valid tenant name: lower-case letters, digits and '-', starting with a letter or digit, at most 63 characters", t.Name)
+		case dup:
+			l.errorf(p+".name", "%q is already the name of tenants[%d]", t.Name, first)
+		default:
+			seen[t.Name] = i
+		}
+		driver := l.driver(p+".backend.type", t.Backend.Type)
+		mappingOK := l.checkMappingFile(p+".mapping", rt.Mapping, t.MappingPath)
+
+		if mappingOK {
+			m, err := mapping.Load(t.MappingPath)
+			if err != nil {
+				l.tenantErrors(t.Name, i, "", err)
+			} else {
+				t.Mapping = m
+				if driver != nil {
+					if err := driver.Validate(t.Backend.Config, m.Schema()); err != nil {
+						l.tenantErrors(t.Name, i, "backend "+t.Backend.Type+": ", err)
+					}
+				}
+			}
+		}
+		out[i] = t
+	}
+	return out
+}
+
+func (l *loader) driver(path, typ string) backends.Driver {
+	if typ == "" {
+		l.errorf(path, "is required: one of %s", l.knownTypes())
+		return nil
+	}
+	d, ok := l.reg[typ]
+	if !ok || d == nil {
+		l.errorf(path, "unknown backend type %q: want one of %s", typ, l.knownTypes())
+		return nil
+	}
+	return d
+}
+
+func (l *loader) knownTypes() string {
+	var names []string
+	for n, d := range l.reg {
+		if d != nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "(none registered)"
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func (l *loader) checkMappingFile(path, written, resolved string) bool {
+	if written == "" {
+		l.errorf(path, "is required: the mapping file, e.g. mappings/entra-to-pharos.yaml")
+		return false
+	}
+	fi, err := os.Stat(resolved)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		l.errorf(path, "%s does not exist", resolved)
+		return false
+	case err != nil:
+		l.errorf(path, "%v", err)
+		return false
+	case !fi.Mode().IsRegular():
+		l.errorf(path, "%s is not a regular file", resolved)
+		return false
+	}
+	return true
+}
+
+// tenantErrors records the errors of a tenant's mapping or driver, one by
+// one when they were joined, each prefixed with the tenant. The mapping's
+// errors carry their own positions in the mapping file.
+func (l *loader) tenantErrors(name string, i int, what string, err error) {
+	label := fmt.Sprintf("tenant %q", name)
+	if name == "" {
+		label = fmt.Sprintf("tenants[%d]", i)
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		l.errs = append(l.errs, &tenantError{prefix: "config: " + label + ": " + what, err: e, redact: l.red})
+	}
+}
+
+// tenantError prefixes a mapping or driver error with its tenant.
+type tenantError struct {
+	prefix string
+	err    error
+	redact *redactor
+}
+
+func (e *tenantError) Error() string { return e.redact.scrub(e.prefix + e.err.Error()) }
+func (e *tenantError) Unwrap() error { return e.err }
