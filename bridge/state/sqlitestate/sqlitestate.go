@@ -141,8 +141,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
-	var mode string
-	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	mode, err := journalMode(ctx, s.w, o.busyTimeout)
+	if err != nil {
 		return fail(err)
 	}
 	if mode != "wal" {
@@ -163,6 +163,34 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// journalMode opens the writer's first connection, whose DSN switches the
+// file to WAL, and returns the journal mode it ends up in. When two
+// processes (serve and the CLI) switch a new file at the same moment, SQLite
+// answers SQLITE_BUSY at once instead of calling the busy handler (each
+// holds a read lock and wants to write, so waiting would deadlock); the
+// loser retries until the busy timeout, by which time the file is WAL and
+// the switch is a no-op.
+func journalMode(ctx context.Context, db *sql.DB, busy time.Duration) (string, error) {
+	deadline := time.Now().Add(busy)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // createFile makes the directory and an empty file with private modes

@@ -318,22 +318,30 @@ func TestSchema(t *testing.T) {
 	require.ErrorContains(t, err, "schema version 999 is newer")
 }
 
-// TestConcurrentFirstOpen opens a fresh file from several goroutines at once,
-// like serve and the CLI started together: the schema is created once.
+// TestConcurrentFirstOpen opens fresh files from several goroutines at
+// once, like serve and the CLI started together: they race to switch the
+// file to WAL and to create the schema, and every one must succeed.
 func TestConcurrentFirstOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Go(func() {
-			s, err := Open(t.Context(), path)
-			if err != nil {
-				t.Errorf("open: %v", err)
-				return
-			}
-			_ = s.Close()
-		})
+	want, err := schemaVersion()
+	require.NoError(t, err)
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "state.db")
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				s, err := Open(t.Context(), path)
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+					return
+				}
+				_ = s.Close()
+			})
+		}
+		wg.Wait()
+		var have int
+		require.NoError(t, rawDB(t, path).QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&have))
+		require.Equal(t, want, have)
 	}
-	wg.Wait()
 }
 
 func TestClockAndSweep(t *testing.T) {
