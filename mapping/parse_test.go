@@ -281,6 +281,19 @@ func TestParseErrors(t *testing.T) {
 			`test.yaml:12:15: deprovision.ondelete: unknown key "ondelete"; did you mean "onDelete"?`},
 		{"members not a boolean", minimalUsers + "groups:\n  target: {t: 1}\n  members: yes\n  attributes:\n    - {scim: displayName, target: n, match: 1}\n",
 			`test.yaml:9:12: groups.members: must be true or false, not a string`},
+		{"anchor referring to itself", "users:\n  target: &t {a: *t}\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
+			`test.yaml:2:18: users.target: nested more than 50 levels deep; is an anchor referring to itself?`},
+		{"merge cycle", "users: &u\n  <<: *u\n  target: {t: 1}\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
+			`test.yaml:2:7: more than 1000 alias expansions; is an anchor referring to itself?`},
+		{"billion laughs", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+			"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nusers:\n  target: {x: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]}\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
+			"test.yaml:1:1: a: unknown key \"a\" (known keys: deprovision, groups, users)\n" +
+				"test.yaml:2:1: b: unknown key \"b\" (known keys: deprovision, groups, users)\n" +
+				"test.yaml:3:1: c: unknown key \"c\" (known keys: deprovision, groups, users)\n" +
+				"test.yaml:4:1: d: unknown key \"d\" (known keys: deprovision, groups, users)\n" +
+				"test.yaml:4:44: more than 1000 alias expansions; is an anchor referring to itself?"},
+		{"deep target", "users:\n  target: {x: " + strings.Repeat("[", 60) + strings.Repeat("]", 60) + "}\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
+			"test.yaml:2:65: users.target: nested more than 50 levels deep; is an anchor referring to itself?"},
 		{"null value", usersWith("    - {scim: title, target: }\n"), `test.yaml:7:28: users.attributes[2].target: must be a string, not an empty value`},
 	}
 	for _, tt := range tests {

@@ -92,7 +92,16 @@ type decoder struct {
 	name    string
 	errs    []error
 	anchors map[string]ast.Node
+	// aliases counts alias expansions: a self-referencing anchor or a
+	// "billion laughs" file must end in an error, not a hang.
+	aliases int
 }
+
+// Bounds on what a mapping file may make the decoder do.
+const (
+	maxAliases = 1000
+	maxDepth   = 50
+)
 
 func (d *decoder) errorAt(n ast.Node, path, format string, args ...any) {
 	line, col := position(n)
@@ -232,6 +241,13 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 			if x.Value == nil {
 				return nil
 			}
+			d.aliases++
+			if d.aliases == maxAliases+1 {
+				d.errorAt(x, "", "more than %d alias expansions; is an anchor referring to itself?", maxAliases)
+			}
+			if d.aliases > maxAliases {
+				return nil
+			}
 			target, ok := d.anchors[x.Value.GetToken().Value]
 			if !ok {
 				return nil
@@ -264,6 +280,9 @@ func (d *decoder) entries(n ast.Node, path string, known []string) []entry {
 	case *ast.MappingValueNode:
 		values = []*ast.MappingValueNode{x}
 	default:
+		if d.aliases > maxAliases {
+			return nil // reported once already
+		}
 		d.errorAt(n, path, "must be a mapping of keys (%s), not %s", strings.Join(known, ", "), describe(n))
 		return nil
 	}
@@ -324,7 +343,7 @@ func (d *decoder) kind(key, n ast.Node, path string, known []string) *kindSpec {
 		p := joinPath(path, e.key)
 		switch e.key {
 		case "target":
-			v, ok := d.toAny(e.val, p).(map[string]any)
+			v, ok := d.toAny(e.val, p, p, 0).(map[string]any)
 			if !ok {
 				d.errorAt(e.val, p, "must be a mapping (the backend's layout, e.g. {table: users, key: id})")
 				continue
@@ -422,19 +441,25 @@ func (d *decoder) integer(n ast.Node, path string) field[int] {
 // toAny converts a subtree into plain Go values (map[string]any, []any,
 // string, int64/uint64, float64, bool, nil) for the backend layout, which
 // this package passes through without interpreting it.
-func (d *decoder) toAny(n ast.Node, path string) any {
+func (d *decoder) toAny(n ast.Node, root, path string, depth int) any {
+	if depth > maxDepth {
+		if !hasErrorAt(d.errs, root) {
+			d.errorAt(n, root, "nested more than %d levels deep; is an anchor referring to itself?", maxDepth)
+		}
+		return nil
+	}
 	n = d.resolve(n)
 	switch x := n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode:
 		m := map[string]any{}
 		for _, e := range d.entries(x, path, nil) {
-			m[e.key] = d.toAny(e.val, joinPath(path, e.key))
+			m[e.key] = d.toAny(e.val, root, joinPath(path, e.key), depth+1)
 		}
 		return m
 	case *ast.SequenceNode:
 		out := make([]any, 0, len(x.Values))
 		for i, v := range x.Values {
-			out = append(out, d.toAny(v, fmt.Sprintf("%s[%d]", path, i)))
+			out = append(out, d.toAny(v, root, fmt.Sprintf("%s[%d]", path, i), depth+1))
 		}
 		return out
 	case *ast.LiteralNode:
