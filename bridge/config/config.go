@@ -20,6 +20,8 @@ const (
 	DefaultTokenGrace     = 24 * time.Hour
 	DefaultRedisKeyPrefix = "scimbridge:"
 
+	defaultTokenFile = "tenant-token.txt"
+
 	// MaxRequestTimeout is Entra's own limit: an answer later than this is a
 	// failed request to Entra, whatever it says.
 	MaxRequestTimeout = 60 * time.Second
@@ -114,7 +116,9 @@ type TokensConfig struct {
 	// 0 revokes it at once. Defaults to 24h.
 	Grace time.Duration
 	// File is where serve writes the Tenant URL and the first token (mode
-	// 0600) when a tenant has no token yet. Empty: no file is written.
+	// 0600) when a tenant has no token yet. Defaults to tenant-token.txt
+	// beside the SQLite state database, or, with Redis, in the directory of
+	// the configuration file.
 	File string
 }
 

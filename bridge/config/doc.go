@@ -12,7 +12,7 @@
 //	state:                                    # exactly one of sqlite / redis
 //	  sqlite: { path: ${SCIMBRIDGE_DATA_DIR:-data}/state.db }
 //	  # redis: { url: ${SCIMBRIDGE_REDIS_URL:-redis://127.0.0.1:6379/0} }
-//	  # redis: { addrs: [10.0.0.1:26379, 10.0.0.2:26379], master_name: mymaster, password: ${file:redis.pw} }
+//	  # redis: { addrs: ["10.0.0.1:26379", "10.0.0.2:26379"], master_name: mymaster, password: ${file:redis.pw} }
 //	limits:
 //	  body_bytes: 1048576                     # 413 above this
 //	  request_timeout: 25s                    # must be < 60s (Entra's limit)

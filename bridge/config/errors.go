@@ -31,6 +31,7 @@ type Error struct {
 	Err error
 }
 
+// Error formats as "config: FILE:LINE:COL: MSG" followed by the snippet.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("config: ")
@@ -149,6 +150,11 @@ func (l *loader) tokenError(err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		msg = fmt.Sprintf("cannot use %s here: want %s", yamlKind(te.SrcType), yamlKind(te.DstType))
+		if yamlKind(te.SrcType) == "a mapping" && yamlKind(te.DstType) == "a string" {
+			// The usual cause: host:port in a flow list, [a:6379], which
+			// YAML reads as {a: 6379}.
+			msg += ` (quote a value that contains ':', e.g. "a:6379")`
+		}
 	}
 	return l.errorAtToken(ye.GetToken(), l.scrub(msg), err)
 }

@@ -129,6 +129,8 @@ func indentOf(s string) int {
 	return n
 }
 
+// scanLine copies one line to the output, expanding references in the
+// scalar values it holds.
 func (e *expander) scanLine() {
 	line := e.line
 	if e.blockParent >= 0 {

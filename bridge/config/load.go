@@ -225,6 +225,8 @@ func parentPath(p string) string {
 	return p[:i]
 }
 
+// build applies defaults to raw and validates it key by key, recording
+// every problem; the result is only used when there was none.
 func (l *loader) build(raw *rawConfig, abs string) *Config {
 	c := &Config{File: abs, redact: l.red}
 
@@ -287,6 +289,13 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 		l.errorf("tokens.grace", "%s must be shorter than tokens.validity (%s)", c.Tokens.Grace, c.Tokens.Validity)
 	}
 	c.Tokens.File = l.resolve(tok.File)
+	if c.Tokens.File == "" {
+		// serve must write a new token somewhere: only its hash is kept.
+		c.Tokens.File = filepath.Join(l.dir, defaultTokenFile)
+		if c.State.SQLite != nil && c.State.SQLite.Path != "" {
+			c.Tokens.File = filepath.Join(filepath.Dir(c.State.SQLite.Path), defaultTokenFile)
+		}
+	}
 
 	c.Tenants = l.tenants(raw.Tenants)
 	return c
@@ -501,6 +510,10 @@ func (l *loader) redisURL(c *RedisConfig) {
 	}
 }
 
+// tenants validates each tenant, then loads its mapping and has its driver
+// validate the backend configuration against the mapping's schema, for
+// every tenant whose mapping file is there (even when other keys are
+// wrong, so that one run reports everything).
 func (l *loader) tenants(raw []rawTenant) []Tenant {
 	if len(raw) == 0 {
 		l.errorf("tenants", "at least one tenant is required")

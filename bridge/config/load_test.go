@@ -92,7 +92,7 @@ func TestLoadDefaults(t *testing.T) {
 		Log:       LogConfig{Level: "info", Format: "auto"},
 		State:     StateConfig{SQLite: &SQLiteConfig{Path: filepath.Join(dir, "state.db")}},
 		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3},
-		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour},
+		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(dir, "tenant-token.txt")},
 		Tenants: []Tenant{{
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
@@ -361,6 +361,7 @@ func TestLoadStateShapes(t *testing.T) {
 		{"redis without url", "redis: { key_prefix: x }", "state.redis: url is required"},
 		{"redis url and addrs", "redis: { url: redis://h, addrs: [\"h:1\"] }", "state.redis: set url (one server) or addrs"},
 		{"redis bad addr", "redis: { addrs: [h] }", `state.redis.addrs[0]: "h" is not host:port`},
+		{"redis unquoted flow addr", "redis: { addrs: [h:1] }", `cannot use a mapping here: want a string (quote a value that contains ':'`},
 		{"redis cluster db", "redis: { addrs: [\"h:1\"], db: 1 }", "state.redis.db: must be 0 with a Cluster"},
 		{"redis master without addrs", "redis: { url: redis://h, master_name: m }", "state.redis.master_name: needs addrs"},
 		{"redis db beside url", "redis: { url: redis://h, db: 3 }", "state.redis.db: with url, give the database in the URL path"},
@@ -371,9 +372,13 @@ func TestLoadStateShapes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			body := "state:\n  " + tt.state + "\n" + minimal[strings.Index(minimal, "tenants:"):]
-			_, err := load(writeConfig(t, body, map[string]string{"m.yaml": "MAPPING"}), testRegistry(), envOf(nil))
+			path := writeConfig(t, body, map[string]string{"m.yaml": "MAPPING"})
+			cfg, err := load(path, testRegistry(), envOf(nil))
 			if tt.err == "" {
 				require.NoError(t, err)
+				// With no tokens.file, the token goes beside the state
+				// database or the configuration.
+				require.Equal(t, filepath.Join(filepath.Dir(path), "tenant-token.txt"), cfg.Tokens.File)
 				return
 			}
 			errs := configErrors(t, err)

@@ -24,6 +24,7 @@ const redacted = "<secret>"
 // "<secret>"; string(s) is the value.
 type Secret string
 
+// String is "<secret>", or "" for an unset secret.
 func (s Secret) String() string {
 	if s == "" {
 		return ""
