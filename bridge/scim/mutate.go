@@ -2,6 +2,7 @@ package scim
 
 import (
 	"reflect"
+	"sort"
 	"strings"
 )
 
@@ -277,6 +278,50 @@ func sameValue(a, b any) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// foldKey is a canonical text of v in which strings and object keys are
+// case-folded, so that sameValue(a, b) implies foldKey(a) == foldKey(b);
+// it lets large lists be deduplicated through a set.
+func foldKey(v any) string {
+	var b strings.Builder
+	writeFoldKey(&b, v)
+	return b.String()
+}
+
+func writeFoldKey(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case string:
+		b.WriteString(strconvQuote(strings.ToLower(v)))
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		folded := make(map[string]any, len(v))
+		for k, e := range v {
+			lk := strings.ToLower(k)
+			keys = append(keys, lk)
+			folded[lk] = e
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for _, k := range keys {
+			b.WriteString(strconvQuote(k))
+			b.WriteByte(':')
+			writeFoldKey(b, folded[k])
+			b.WriteByte(',')
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for _, e := range v {
+			writeFoldKey(b, e)
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+	case struct{}:
+		b.WriteString("<absent>")
+	default:
+		b.WriteString(literal(v))
+	}
 }
 
 // matchesItem reports whether an element matches a removal value: every

@@ -10,6 +10,14 @@ import (
 // hostile bodies.
 const MaxPatchOperations = 1000
 
+// Further bounds on one PATCH, so that cost stays linear in the body: the
+// values of one operation (members added in one batch, emails) and the
+// operations a body expands to (path-less objects with many keys).
+const (
+	MaxPatchValues = 10000
+	maxExpandedOps = 10 * MaxPatchOperations
+)
+
 // DecodePatch parses an RFC 7644 §3.5.2 PatchOp body into normalised
 // operations: op in lower case, every path parsed with ParsePath, values
 // normalised like Normalize (boolean strings for active/primary, the
@@ -48,6 +56,9 @@ func DecodePatch(kind Kind, body []byte) ([]PatchOp, error) {
 			return nil, prefixError(err, "Operations["+strconv.Itoa(i)+"]: ")
 		}
 		out = append(out, ops...)
+		if len(out) > maxExpandedOps {
+			return nil, badRequest(InvalidValue, "the PATCH changes more than %d attributes; split it into several requests", maxExpandedOps)
+		}
 	}
 	return out, nil
 }
@@ -104,6 +115,9 @@ func decodeOperation(kind Kind, raw any) ([]PatchOp, error) {
 // path naming an extension schema) into one operation per key. Keys are
 // processed in sorted order so the result is deterministic.
 func expandObject(kind Kind, op string, base Path, obj map[string]any) ([]PatchOp, error) {
+	if len(obj) > maxExpandedOps {
+		return nil, badRequest(InvalidValue, "the PATCH value has %d attributes; at most %d are allowed, split it into several requests", len(obj), maxExpandedOps)
+	}
 	var out []PatchOp
 	for _, k := range sortedKeys(obj) {
 		v := obj[k]
@@ -218,6 +232,9 @@ func isMembers(kind Kind, p Path) bool {
 // normalizePatchValue checks and normalises the value of an add/replace.
 func normalizePatchValue(kind Kind, p Path, def, subDef *Attribute, v any) (any, error) {
 	name := p.String()
+	if err := checkValueCount(name, v); err != nil {
+		return nil, err
+	}
 	switch {
 	case p.Sub != "" && subDef != nil:
 		if list, ok := v.([]any); ok && p.Filter != nil && !subDef.MultiValued {
@@ -258,6 +275,9 @@ func normalizePatchValue(kind Kind, p Path, def, subDef *Attribute, v any) (any,
 // normalizeRemoveValue normalises the optional value of a remove: it
 // selects which elements of a multi-valued attribute go (members!).
 func normalizeRemoveValue(kind Kind, p Path, def *Attribute, v any) (any, error) {
+	if err := checkValueCount(p.String(), v); err != nil {
+		return nil, err
+	}
 	if v == nil || def == nil || p.Sub != "" || p.Filter != nil {
 		// A value on a sub-attribute or filtered path is ignored: Entra
 		// sends the old value with `remove emails[type eq "work"].value`
@@ -274,6 +294,13 @@ func normalizeRemoveValue(kind Kind, p Path, def *Attribute, v any) (any, error)
 		return normalizeManager(v, p.String())
 	}
 	return nil, nil
+}
+
+func checkValueCount(name string, v any) error {
+	if list, ok := v.([]any); ok && len(list) > MaxPatchValues {
+		return badRequest(InvalidValue, "%s has %d values; at most %d are allowed per operation, split the change into several operations", name, len(list), MaxPatchValues)
+	}
+	return nil
 }
 
 // ApplyPatch applies ops in order to r, in place (RFC 7644 §3.5.2 with
@@ -478,7 +505,8 @@ func addTypedElement(r Resource, p Path, v any) error {
 	return nil
 }
 
-// appendElements adds the elements of list that are not already present;
+// appendElements adds the elements of list that are not already present
+// (compared like sameValue, through a set so a large batch stays linear);
 // a new primary element takes primary from the others (RFC 7643 §2.4).
 func appendElements(r Resource, p Path, list []any) {
 	c := r.container(p, true)
@@ -487,17 +515,16 @@ func appendElements(r Resource, p Path, list []any) {
 	if _, exists := c[key]; !exists {
 		key = p.Attr
 	}
+	seen := make(map[string]bool, len(cur)+len(list))
+	for _, have := range cur {
+		seen[foldKey(have)] = true
+	}
 	for _, el := range list {
-		dup := false
-		for _, have := range cur {
-			if sameValue(have, el) {
-				dup = true
-				break
-			}
-		}
-		if dup {
+		k := foldKey(el)
+		if seen[k] {
 			continue
 		}
+		seen[k] = true
 		if m, ok := el.(map[string]any); ok {
 			if prim, _ := lookupFold(m, "primary"); prim == true {
 				for _, have := range cur {
@@ -546,13 +573,14 @@ func applyRemove(kind Kind, r Resource, p Path, v any) error {
 		key := keyFold(c, p.Attr)
 		cur, _ := c[key].([]any)
 		kept := cur[:0:0]
+		byValue, general := splitRemovalItems(items)
 		for _, el := range cur {
-			gone := false
-			for _, it := range items {
-				if matchesItem(el, it) {
-					gone = true
+			gone := byValue[foldKey(elementValue(el))]
+			for _, it := range general {
+				if gone {
 					break
 				}
+				gone = matchesItem(el, it)
 			}
 			if !gone {
 				kept = append(kept, el)
@@ -573,4 +601,47 @@ func applyRemove(kind Kind, r Resource, p Path, v any) error {
 		}
 	}
 	return r.Remove(p)
+}
+
+// looksLikeExtensionKey reports whether a key names a schema extension
+// object such as `urn:…:enterprise:2.0:User` or a custom
+// `urn:…:CustomExtensionName:2.0:User` (entra-scim.md §6).
+func looksLikeExtensionKey(k string) bool {
+	if !hasPrefixFold(k, "urn:") {
+		return false
+	}
+	last := k[strings.LastIndexByte(k, ':')+1:]
+	return strings.EqualFold(last, "User") || strings.EqualFold(last, "Group")
+}
+
+// splitRemovalItems separates removal values that select by "value" alone
+// (the common case, looked up in a set) from those that need a full
+// comparison.
+func splitRemovalItems(items []any) (byValue map[string]bool, general []any) {
+	byValue = map[string]bool{}
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if v, found := lookupFold(m, "value"); found && len(m) == 1 {
+				byValue[foldKey(v)] = true
+				continue
+			}
+			general = append(general, it)
+			continue
+		}
+		byValue[foldKey(it)] = true
+	}
+	return byValue, general
+}
+
+// elementValue is what a removal by value compares: an element's "value",
+// or the element itself when it is not an object.
+func elementValue(el any) any {
+	if m, ok := el.(map[string]any); ok {
+		v, found := lookupFold(m, "value")
+		if !found {
+			return struct{}{}
+		}
+		return v
+	}
+	return el
 }

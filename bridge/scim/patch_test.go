@@ -325,3 +325,62 @@ func TestSetRemove(t *testing.T) {
 	require.NoError(t, r.Set(MustParsePath(User, "title"), nil))
 	require.Equal(t, Resource{"phoneNumbers": []any{map[string]any{"type": "mobile", "value": "+2"}}}, r)
 }
+
+// TestPatchHostileSizes checks that big bodies are bounded with a clear
+// 400 and that the largest accepted batch is applied.
+func TestPatchHostileSizes(t *testing.T) {
+	members := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"value":"u%d"}`, i)
+		}
+		return b.String()
+	}
+	ops, err := DecodePatch(Group, []byte(`{"Operations":[{"op":"Add","path":"members","value":[`+members(MaxPatchValues)+`]}]}`))
+	require.NoError(t, err)
+	changes, err := ApplyPatch(Group, Resource{}, ops)
+	require.NoError(t, err)
+	require.Len(t, changes, 1)
+	require.Len(t, changes[0].IDs, MaxPatchValues)
+
+	_, err = DecodePatch(Group, []byte(`{"Operations":[{"op":"Remove","path":"members","value":[`+members(MaxPatchValues+1)+`]}]}`))
+	requireSCIMError(t, err, InvalidValue, "10001 values", "at most 10000")
+
+	// A large add to a multi-valued attribute and a large removal stay
+	// linear (set-based), and dedupe case-insensitively.
+	var emails strings.Builder
+	for i := 0; i < MaxPatchValues; i++ {
+		if i > 0 {
+			emails.WriteByte(',')
+		}
+		fmt.Fprintf(&emails, `{"type":"other","value":"A%d@x"}`, i%5000)
+	}
+	ops, err = DecodePatch(User, []byte(`{"Operations":[{"op":"add","path":"emails","value":[`+emails.String()+`]},
+		{"op":"remove","path":"emails","value":[`+strings.ReplaceAll(emails.String(), `"type":"other",`, "")+`]}]}`))
+	require.NoError(t, err)
+	r := Resource{"emails": []any{map[string]any{"type": "other", "value": "a1@X"}}}
+	_, err = ApplyPatch(User, r, ops)
+	require.NoError(t, err)
+	require.Equal(t, Resource{}, r)
+
+	var keys strings.Builder
+	for i := 0; i <= maxExpandedOps; i++ {
+		if i > 0 {
+			keys.WriteByte(',')
+		}
+		fmt.Fprintf(&keys, `"x%d":"v"`, i)
+	}
+	_, err = DecodePatch(User, []byte(`{"Operations":[{"op":"replace","value":{`+keys.String()+`}}]}`))
+	requireSCIMError(t, err, InvalidValue, "10001 attributes", "at most 10000")
+
+	deep := strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)
+	ops, err = DecodePatch(User, []byte(`{"Operations":[{"op":"add","path":"custom","value":[`+deep+`]},{"op":"add","path":"custom","value":[`+deep+`]}]}`))
+	require.NoError(t, err, "unknown attributes are carried, however deep")
+	r = Resource{}
+	_, err = ApplyPatch(User, r, ops)
+	require.NoError(t, err)
+	require.Len(t, r["custom"], 1, "deep equal values dedupe")
+}

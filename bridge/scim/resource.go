@@ -106,40 +106,33 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// normalizeTopKey places one top-level key of a request body.
+// normalizeTopKey places one top-level key of a request body. Keys this
+// package does not know (custom extension objects, unknown names) are kept
+// exactly as sent, so that normalising twice changes nothing.
 func normalizeTopKey(kind Kind, out Resource, from map[string]string, k string, v any) error {
-	if obj, ok := v.(map[string]any); ok && looksLikeExtensionKey(k) {
-		urn := k
-		if ext := knownExtensionURN(kind, k); ext != "" {
-			urn = ext
-		}
-		for _, sk := range sortedKeys(obj) {
-			if obj[sk] == nil {
-				continue
+	if obj, ok := v.(map[string]any); ok {
+		if urn := knownExtensionURN(kind, k); urn != "" {
+			for _, sk := range sortedKeys(obj) {
+				if obj[sk] == nil {
+					continue
+				}
+				if err := placeAttribute(kind, out, from, k+":"+sk, Path{URN: urn, Attr: sk}, obj[sk]); err != nil {
+					return err
+				}
 			}
-			if err := placeAttribute(kind, out, from, k+":"+sk, Path{URN: urn, Attr: sk}, obj[sk]); err != nil {
-				return err
-			}
+			return nil
 		}
-		return nil
 	}
 	p, err := ParsePath(kind, k)
-	if err != nil || p.Filter != nil || p.Attr == "" {
-		// Not an attribute name we can read: keep it untouched.
+	switch {
+	case err != nil || p.Filter != nil || p.Attr == "":
+		return placeRaw(out, from, k, k, v)
+	case p.URN != "" && knownExtensionURN(kind, p.URN) == "":
+		return placeRaw(out, from, k, k, v)
+	case p.URN == "" && LookupAttribute(kind, "", p.Attr) == nil:
 		return placeRaw(out, from, k, k, v)
 	}
 	return placeAttribute(kind, out, from, k, p, v)
-}
-
-// looksLikeExtensionKey reports whether a key names a schema extension
-// object such as `urn:…:enterprise:2.0:User` or a custom
-// `urn:…:CustomExtensionName:2.0:User` (entra-scim.md §6).
-func looksLikeExtensionKey(k string) bool {
-	if !hasPrefixFold(k, "urn:") {
-		return false
-	}
-	last := k[strings.LastIndexByte(k, ':')+1:]
-	return strings.EqualFold(last, "User") || strings.EqualFold(last, "Group")
 }
 
 // placeAttribute normalises v for the attribute p names and stores it.

@@ -130,6 +130,12 @@ func TestDecode(t *testing.T) {
 			want: `{"userName":"u","roles":[{"primary":true,"type":"WindowsAzureActiveDirectoryRole","value":"{\"id\":\"06b0\"}"}]}`,
 		},
 		{
+			name: "unknown URN keys kept as sent",
+			kind: User,
+			body: `{"userName":"u","urn:A000:A":{},"urn:ietf:params:scim:schemas:extension:Custom:2.0:User:Attr":"x","urn:x:Group":{"a":null}}`,
+			want: `{"userName":"u","urn:A000:A":{},"urn:ietf:params:scim:schemas:extension:Custom:2.0:User:Attr":"x","urn:x:Group":{"a":null}}`,
+		},
+		{
 			name: "empty complex dropped",
 			kind: User,
 			body: `{"userName":"u","name":{"givenName":null}}`,

@@ -1,0 +1,142 @@
+package scim
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// requireClientError fails unless err is nil or a *Error with a 4xx status:
+// bad input must never become a panic or a 500.
+func requireClientError(t *testing.T, err error, input any) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	e, ok := asError(err)
+	if !ok {
+		t.Fatalf("error for %q is %T, not *scim.Error: %v", input, err, err)
+	}
+	if e.Status < 400 || e.Status > 499 || e.ScimType == "" || e.Detail == "" {
+		t.Fatalf("error for %q is not an actionable 4xx: %+v", input, e)
+	}
+}
+
+var kinds = []Kind{User, Group}
+
+func FuzzParseFilter(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, kind := range kinds {
+			flt, err := ParseFilter(kind, s)
+			requireClientError(t, err, s)
+			if err != nil {
+				continue
+			}
+			// The canonical text is a fixed point.
+			text := FilterString(flt)
+			again, err := ParseFilter(kind, text)
+			if err != nil {
+				t.Fatalf("canonical text %q of %q does not parse: %v", text, s, err)
+			}
+			if FilterString(again) != text {
+				t.Fatalf("canonical text not stable: %q -> %q", text, FilterString(again))
+			}
+			_ = Match(Resource{"userName": "u", "emails": []any{map[string]any{"type": "work", "value": "w"}}}, flt)
+		}
+	})
+}
+
+func FuzzParsePath(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, kind := range kinds {
+			p, err := ParsePath(kind, s)
+			requireClientError(t, err, s)
+			if err != nil {
+				continue
+			}
+			again, err := ParsePath(kind, p.String())
+			if err != nil {
+				t.Fatalf("canonical text %q of %q does not parse: %v", p.String(), s, err)
+			}
+			if !again.Equal(p) || again.String() != p.String() {
+				t.Fatalf("canonical text not stable: %q -> %q", p.String(), again.String())
+			}
+			r := fuzzResource()
+			_, _ = r.Get(p)
+			requireClientError(t, r.Set(p, "v"), s)
+			requireClientError(t, r.Remove(p), s)
+		}
+	})
+}
+
+func FuzzDecodePatch(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, kind := range kinds {
+			ops, err := DecodePatch(kind, body)
+			requireClientError(t, err, string(body))
+			if err != nil {
+				continue
+			}
+			for _, op := range ops {
+				if op.Path == nil {
+					t.Fatalf("decoded operation without path from %q", body)
+				}
+			}
+			r := fuzzResource()
+			_, err = ApplyPatch(kind, r, ops)
+			requireClientError(t, err, string(body))
+			if _, err := json.Marshal(r); err != nil {
+				t.Fatalf("patched resource does not marshal: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	ops := []PatchOp{
+		{Op: "replace", Path: &Path{Attr: "emails", Filter: Compare{Path: Path{Attr: "type"}, Op: "eq", Value: "work"}, Sub: "value"}, Value: "w@x"},
+		{Op: "add", Path: &Path{URN: SchemaEnterprise, Attr: "manager"}, Value: map[string]any{"value": "m"}},
+		{Op: "remove", Path: &Path{Attr: "name", Sub: "givenName"}},
+		{Op: "add", Path: &Path{Attr: "members"}, Value: []any{map[string]any{"value": "u"}}},
+		{Op: "replace", Path: &Path{Attr: "active"}, Value: false},
+		{Op: "remove", Path: &Path{Attr: "emails"}, Value: []any{map[string]any{"value": "w@x"}}},
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, kind := range kinds {
+			r, err := Decode(kind, body)
+			requireClientError(t, err, string(body))
+			if err != nil {
+				continue
+			}
+			if _, err := json.Marshal(r); err != nil {
+				t.Fatalf("decoded resource does not marshal: %v", err)
+			}
+			// Normalize is idempotent: canonical input stays canonical.
+			b, _ := json.Marshal(r)
+			again, err := Decode(kind, b)
+			if err != nil {
+				t.Fatalf("canonical form %s does not decode: %v", b, err)
+			}
+			b2, _ := json.Marshal(again)
+			if string(b) != string(b2) {
+				t.Fatalf("Normalize not idempotent:\n%s\n%s", b, b2)
+			}
+			projected := Project(r, []Path{{Attr: "userName"}, {Attr: "emails", Sub: "value"}}, nil)
+			_, _ = projected.Get(Path{Attr: "userName"})
+			_ = Project(r, nil, []Path{{Attr: "members"}, {URN: SchemaEnterprise, Attr: "manager"}})
+			_, err = ApplyPatch(kind, r, ops)
+			requireClientError(t, err, string(body))
+		}
+	})
+}
+
+func fuzzResource() Resource {
+	return Resource{
+		"userName": "u",
+		"name":     map[string]any{"givenName": "g"},
+		"emails":   []any{map[string]any{"type": "work", "value": "w@x", "primary": true}, "odd"},
+		"title":    json.Number("1"),
+		SchemaEnterprise: map[string]any{
+			"manager": map[string]any{"value": "m"},
+		},
+	}
+}
