@@ -49,9 +49,10 @@ const (
 )
 
 // sqliteConstraintRE picks the columns or index out of SQLite's constraint
-// messages: "UNIQUE constraint failed: users.login, users.x" or
-// "UNIQUE constraint failed: index 'users_login_ci'".
-var sqliteConstraintRE = regexp.MustCompile(`constraint failed: (index '([^']+)'|[^()]+)`)
+// messages, "UNIQUE constraint failed: users.login, users.x" or "UNIQUE
+// constraint failed: index 'users_login_ci'", which modernc prefixes with
+// "constraint failed: " and suffixes with the result code.
+var sqliteConstraintRE = regexp.MustCompile(`[A-Z ]+constraint failed: (index '([^']+)'|[^()]+?)(?: \(\d+\))?$`)
 
 // classify sorts a driver error. Context errors come first: a statement
 // interrupted because ctx ended is the caller's deadline, not the database's.

@@ -315,8 +315,8 @@ func matchingParen(s string) string {
 	return s
 }
 
-// identifiers splits SQL text into bare and double-quoted identifiers,
-// skipping string literals.
+// identifiers lists the column references in SQL text: bare and quoted
+// identifiers, skipping string literals, type names and function names.
 func identifiers(s string) []string {
 	var out []string
 	for i := 0; i < len(s); {
@@ -340,7 +340,13 @@ func identifiers(s string) []string {
 			for j < len(s) && (s[j] == '_' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9') {
 				j++
 			}
-			out = append(out, s[i:j])
+			// A type after "::" and a function name before "(" are no
+			// column references.
+			cast := strings.HasSuffix(strings.TrimRight(s[:i], " "), "::")
+			call := strings.HasPrefix(strings.TrimLeft(s[j:], " "), "(")
+			if !cast && !call {
+				out = append(out, s[i:j])
+			}
 			i = j
 		default:
 			i++

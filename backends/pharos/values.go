@@ -70,13 +70,32 @@ func categorize(dbType string) category {
 
 // newColumn builds a column from what the driver reports.
 func newColumn(ct *sql.ColumnType) column {
-	c := column{name: ct.Name(), cat: categorize(ct.DatabaseTypeName())}
+	dbType := ct.DatabaseTypeName()
+	c := column{name: ct.Name(), cat: categorize(dbType)}
 	if c.cat == catText {
 		if n, ok := ct.Length(); ok && n > 0 && n < math.MaxInt32 {
-			c.maxLen = int(n)
+			c.maxLen = int(n) // PostgreSQL's VARCHAR(n)
+		} else {
+			c.maxLen = declaredLength(dbType)
 		}
 	}
 	return c
+}
+
+// declaredLength reads n from a declared type such as VARCHAR(n): SQLite
+// does not enforce it, but a legacy application reading the column may
+// rely on it, so the bridge does.
+func declaredLength(dbType string) int {
+	t := strings.ToUpper(dbType)
+	open, end := strings.IndexByte(t, '('), strings.IndexByte(t, ')')
+	if !strings.Contains(t, "CHAR") || open < 0 || end < open {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(t[open+1 : end]))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // checkText rejects what no engine stores as text: invalid UTF-8, and NUL,
