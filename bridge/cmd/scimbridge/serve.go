@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/config"
+	"github.com/scimbridge/scimbridge/bridge/httpapi"
+	"github.com/scimbridge/scimbridge/bridge/state"
+)
+
+func newServeCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve SCIM 2.0 for every configured tenant",
+		Long: `Serve SCIM 2.0 for every configured tenant at <public_url>/scim/<tenant>/v2.
+
+On first start, a tenant without a Secret Token gets one: the Tenant URL and
+the token are written to the file named by tokens.file (mode 0600), and its
+path is printed; the token never goes to the log. SIGTERM or SIGINT drains
+in-flight requests and stops cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, path, cmd)
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func serve(ctx context.Context, path string, cmd *cobra.Command) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := ensureTokens(ctx, cfg, a.tokens, cmd); err != nil {
+		return err
+	}
+
+	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", version)
+	for _, t := range cfg.Tenants {
+		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
+	}
+	go warnTokenExpiry(ctx, cfg, a.tokens, log)
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.RequestTimeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// app is the wired bridge: state store, tenants' backends and services,
+// token manager and the HTTP handler. Tests build the same thing.
+type app struct {
+	state    state.Store
+	tokens   *bridge.Tokens
+	services []*bridge.Service
+	handler  http.Handler
+}
+
+func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
+	st, err := openState(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log)}
+	for _, t := range cfg.Tenants {
+		s, err := openTenant(ctx, cfg, t, st, log)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.services = append(a.services, s)
+	}
+	a.handler = httpapi.New(httpapi.Options{
+		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
+		Logger:         log,
+		PublicURL:      cfg.PublicURL,
+		BodyLimit:      cfg.Limits.BodyBytes,
+		RequestTimeout: cfg.Limits.RequestTimeout,
+	})
+	return a, nil
+}
+
+// Close closes the backends and the state store.
+func (a *app) Close() {
+	for _, s := range a.services {
+		_ = s.Backend().Close()
+	}
+	_ = a.state.Close()
+}
+
+// tenantsAdapter lets httpapi, which declares its own Provisioner
+// interface, use *bridge.Service without either package importing the
+// other.
+type tenantsAdapter struct{ t *bridge.Tenants }
+
+func (a tenantsAdapter) Authenticate(ctx context.Context, tenant, token string) (httpapi.Provisioner, error) {
+	s, err := a.t.Authenticate(ctx, tenant, token)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ensureTokens gives every tenant without a token its first one and writes
+// the Tenant URLs and tokens to the 0600 token file.
+func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, cmd *cobra.Command) error {
+	var b strings.Builder
+	for _, t := range cfg.Tenants {
+		tok, created, err := tokens.EnsureToken(ctx, t.Name)
+		if err != nil {
+			return fmt.Errorf("tenant %s: first token: %w", t.Name, err)
+		}
+		if created {
+			fmt.Fprintf(&b, "tenant: %s\ntenant_url: %s\nsecret_token: %s\n\n", t.Name, cfg.TenantURL(t.Name), tok)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := writeSecretFile(cfg.Tokens.File, b.String()); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "New Secret Token(s) and Tenant URL(s) written to %s (mode 0600).\nPaste them into Entra: Enterprise application > Provisioning > Admin Credentials.\n", cfg.Tokens.File)
+	return nil
+}
+
+// writeSecretFile writes content to path with mode 0600, creating its
+// directory (0700) and never following an existing file's wider mode.
+func writeSecretFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// warnTokenExpiry logs a warning when a tenant's token is 30, 14 and 7
+// days from expiry (once per threshold per process), checking hourly.
+func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, log hclog.Logger) {
+	warned := map[string]time.Duration{}
+	check := func() {
+		for _, t := range cfg.Tenants {
+			exp, ok, err := tokens.Expiry(ctx, t.Name)
+			if err != nil || !ok {
+				continue
+			}
+			remaining := time.Until(exp)
+			w := bridge.ExpiryWarning(remaining)
+			if w == 0 || warned[t.Name] == w {
+				continue
+			}
+			warned[t.Name] = w
+			log.Warn("secret token expires soon; run `scimbridge token regenerate` and update Entra",
+				"tenant", t.Name, "expires_at", exp.UTC().Format(time.RFC3339), "days_left", int(remaining.Hours()/24))
+		}
+	}
+	check()
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			check()
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/config"
+)
+
+func newTokenCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Generate, rotate and list tenants' Secret Tokens",
+	}
+	var path, tenant, out string
+	gen := func(use, short string, regenerate bool) *cobra.Command {
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
+					issue := tk.Generate
+					if regenerate {
+						issue = tk.Regenerate
+					}
+					token, rec, err := issue(cmd.Context(), tenant)
+					if err != nil {
+						return err
+					}
+					text := fmt.Sprintf("tenant: %s\ntenant_url: %s\nsecret_token: %s\nexpires_at: %s\n",
+						tenant, cfg.TenantURL(tenant), token, rec.ExpiresAt.Format(time.RFC3339))
+					if regenerate {
+						text += fmt.Sprintf("previous tokens keep working until: %s\n", rec.CreatedAt.Add(cfg.Tokens.Grace).Format(time.RFC3339))
+					}
+					if out != "" {
+						if err := writeSecretFile(out, text); err != nil {
+							return err
+						}
+						fmt.Fprintf(cmd.OutOrStdout(), "Tenant URL and Secret Token written to %s (mode 0600).\n", out)
+						return nil
+					}
+					_, err = io.WriteString(cmd.OutOrStdout(), text)
+					return err
+				})
+			},
+		}
+		configFlag(c, &path)
+		c.Flags().StringVar(&tenant, "tenant", "", "tenant name (required)")
+		c.Flags().StringVar(&out, "out", "", "write the Tenant URL and token to this file (mode 0600) instead of stdout")
+		_ = c.MarkFlagRequired("tenant")
+		return c
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List each tenant's tokens with their expiry (never the tokens)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "TENANT\tTOKEN ID\tCREATED\tEXPIRES\tSTATUS")
+				now := time.Now()
+				for _, t := range cfg.Tenants {
+					if tenant != "" && t.Name != tenant {
+						continue
+					}
+					toks, err := tk.List(cmd.Context(), t.Name)
+					if err != nil {
+						return err
+					}
+					if len(toks) == 0 {
+						fmt.Fprintf(w, "%s\t-\t-\t-\tno token: run `scimbridge token generate --tenant %s`\n", t.Name, t.Name)
+					}
+					for _, k := range toks {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, k.ID, k.CreatedAt.Format(time.RFC3339),
+							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
+					}
+				}
+				return w.Flush()
+			})
+		},
+	}
+	configFlag(list, &path)
+	list.Flags().StringVar(&tenant, "tenant", "", "only this tenant")
+	cmd.AddCommand(
+		gen("generate", "Create a new Secret Token for a tenant (existing tokens keep working)", false),
+		gen("regenerate", "Replace a tenant's token; the old one keeps working for the grace period", true),
+		list,
+	)
+	return cmd
+}
+
+func tokenStatus(now, expires time.Time) string {
+	left := expires.Sub(now)
+	switch {
+	case left <= 0:
+		return "expired"
+	case bridge.ExpiryWarning(left) != 0:
+		return fmt.Sprintf("expires in %d days: regenerate it", int(left.Hours()/24))
+	}
+	return fmt.Sprintf("valid (%d days left)", int(left.Hours()/24))
+}
+
+func withTokens(ctx context.Context, path, tenant string, f func(*config.Config, *bridge.Tokens) error) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Tenant(tenant); tenant != "" && !ok {
+		return fmt.Errorf("no tenant %q in %s", tenant, path)
+	}
+	st, err := openState(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(cfg, bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, nil))
+}

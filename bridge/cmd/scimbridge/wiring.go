@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+
+	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/backends/pharos"
+	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/config"
+	"github.com/scimbridge/scimbridge/bridge/state"
+	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
+)
+
+// registry lists every backend this build knows.
+func registry() backends.Registry {
+	return backends.Registry{
+		"pharos": pharos.Driver{},
+	}
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	return config.Load(path, registry())
+}
+
+// newLogger logs JSON when stderr is not a terminal (a service manager, a
+// container), readable text otherwise.
+func newLogger(c config.LogConfig) hclog.Logger {
+	jsonFormat := c.Format == "json" || (c.Format != "text" && !isatty.IsTerminal(os.Stderr.Fd()))
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "scimbridge",
+		Level:      hclog.LevelFromString(c.Level),
+		JSONFormat: jsonFormat,
+		Output:     os.Stderr,
+	})
+}
+
+// openState opens the configured state store.
+func openState(ctx context.Context, c *config.Config) (state.Store, error) {
+	switch {
+	case c.State.SQLite != nil:
+		return sqlitestate.Open(ctx, c.State.SQLite.Path)
+	case c.State.Redis != nil:
+		return nil, fmt.Errorf("state.redis is not available in this build yet; use state.sqlite")
+	}
+	return nil, fmt.Errorf("no state store configured")
+}
+
+// openTenant opens a tenant's backend and builds its service.
+func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger) (*bridge.Service, error) {
+	drv := registry()[t.Backend.Type]
+	be, err := drv.Open(ctx, t.Backend.Config, t.Mapping.Schema(), log.Named(t.Backend.Type).With("tenant", t.Name))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: open %s backend: %w", t.Name, t.Backend.Type, err)
+	}
+	return bridge.NewService(bridge.Options{
+		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log,
+		Owner:        ownerID(),
+		WriteRetries: c.Limits.WriteRetries,
+	}), nil
+}
+
+// ownerID names this process in shared locks.
+func ownerID() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid()) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36)
+}
