@@ -87,7 +87,7 @@ func decodeOperation(kind Kind, raw any) ([]PatchOp, error) {
 	}
 	value, hasValue := lookupFold(m, "value")
 	rawPath, _ := lookupFold(m, "path")
-	if rawPath == nil || rawPath == "" {
+	if s, ok := rawPath.(string); rawPath == nil || ok && strings.TrimSpace(s) == "" {
 		if op == "remove" {
 			return nil, badRequest(NoTarget, `remove needs a "path" naming what to remove`)
 		}
