@@ -50,7 +50,7 @@ func TestEntraUserLifecycle(t *testing.T) {
 		row := s.row("SELECT login, external_id, email, first_name, last_name, active FROM users WHERE id = ?", id)
 		require.Equal(t, map[string]string{
 			"login": upn, "external_id": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-			"email": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+			"email":      "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
 			"first_name": "givenName", "last_name": "familyName", "active": "1",
 		}, row)
 
