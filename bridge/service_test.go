@@ -1,0 +1,313 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/backends/pharos"
+	"github.com/scimbridge/scimbridge/bridge/scim"
+	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
+	"github.com/scimbridge/scimbridge/mapping"
+)
+
+// faultyBackend injects transient failures in front of a real backend:
+// the next `fail` calls of the named method return ErrUnavailable; with
+// `landed` the call is applied first and its answer lost (an ambiguous
+// failure, as a dropped connection after sending).
+type faultyBackend struct {
+	backends.Backend
+	mu     sync.Mutex
+	method string
+	fail   int
+	landed bool
+	calls  atomic.Int64
+}
+
+func (f *faultyBackend) inject(method string, n int, landed bool) {
+	f.mu.Lock()
+	f.method, f.fail, f.landed = method, n, landed
+	f.mu.Unlock()
+}
+
+func (f *faultyBackend) fault(method string) (bool, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.method == method && f.fail > 0 {
+		f.fail--
+		return true, f.landed
+	}
+	return false, false
+}
+
+var errInjected = fmt.Errorf("injected: connection reset: %w", backends.ErrUnavailable)
+
+func (f *faultyBackend) Create(ctx context.Context, k backends.Kind, attrs map[string][]string) (backends.Record, error) {
+	f.calls.Add(1)
+	if fail, landed := f.fault("Create"); fail {
+		if landed {
+			_, _ = f.Backend.Create(ctx, k, attrs)
+		}
+		return backends.Record{}, errInjected
+	}
+	return f.Backend.Create(ctx, k, attrs)
+}
+
+func (f *faultyBackend) Modify(ctx context.Context, k backends.Kind, id string, ch []backends.Change) error {
+	f.calls.Add(1)
+	if fail, landed := f.fault("Modify"); fail {
+		if landed {
+			_ = f.Backend.Modify(ctx, k, id, ch)
+		}
+		return errInjected
+	}
+	return f.Backend.Modify(ctx, k, id, ch)
+}
+
+func (f *faultyBackend) Delete(ctx context.Context, k backends.Kind, id string) error {
+	f.calls.Add(1)
+	if fail, landed := f.fault("Delete"); fail {
+		if landed {
+			_ = f.Backend.Delete(ctx, k, id)
+		}
+		return errInjected
+	}
+	return f.Backend.Delete(ctx, k, id)
+}
+
+type fixture struct {
+	svc   *Service
+	be    *faultyBackend
+	state *sqlitestate.Store
+	logs  *bytes.Buffer
+}
+
+// newFixture builds a tenant service on a real Pharos SQLite store and a
+// real SQLite state store, with the shipped Entra mapping.
+func newFixture(t *testing.T, mutate ...func(*Options)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	m, err := mapping.Load("../configs/mappings/entra-to-pharos.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	be, err := pharos.Driver{}.Open(ctx, backends.Config{"driver": "sqlite", "dsn": filepath.Join(dir, "pharos.db"), "init": true}, m.Schema(), hclog.NewNullLogger())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = be.Close() })
+	st, err := sqlitestate.Open(ctx, filepath.Join(dir, "state.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	logs := &bytes.Buffer{}
+	fb := &faultyBackend{Backend: be}
+	o := Options{Tenant: "t", Mapping: m, Backend: fb, State: st, Owner: "test", WriteRetries: 2, RetryBase: time.Millisecond,
+		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info, JSONFormat: true})}
+	for _, f := range mutate {
+		f(&o)
+	}
+	return &fixture{svc: NewService(o), be: fb, state: st, logs: logs}
+}
+
+func user(ext, upn string) scim.Resource {
+	r, err := scim.Decode(scim.User, []byte(fmt.Sprintf(`{"externalId":%q,"userName":%q,"active":true,
+		"emails":[{"type":"work","value":%q,"primary":true}],"name":{"givenName":"G","familyName":"F"}}`, ext, upn, upn)))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func patch(t *testing.T, body string) []scim.PatchOp {
+	t.Helper()
+	ops, err := scim.DecodePatch(scim.User, []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`+body+`}`))
+	require.NoError(t, err)
+	return ops
+}
+
+func scimStatus(t *testing.T, err error) int {
+	t.Helper()
+	var se *scim.Error
+	require.True(t, errors.As(err, &se), "want *scim.Error, got %v", err)
+	return se.Status
+}
+
+// Identical bodies after other writes are applied again: disable, enable,
+// disable ends disabled (the idempotency record is only a fast path).
+func TestIdenticalBodiesAfterOtherWritesApplyAgain(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	id := res["id"].(string)
+	disable := patch(t, `[{"op":"Replace","path":"active","value":"False"}]`)
+	enable := patch(t, `[{"op":"Replace","path":"active","value":"True"}]`)
+	for _, ops := range [][]scim.PatchOp{disable, enable, disable} {
+		_, err := f.svc.Patch(ctx, scim.User, id, ops)
+		require.NoError(t, err)
+	}
+	got, err := f.svc.Get(ctx, scim.User, id, scim.ListParams{})
+	require.NoError(t, err)
+	require.Equal(t, false, got["active"])
+}
+
+// A replay of the same request while the resource is unchanged gets the
+// stored answer without touching the target.
+func TestReplayWhileUnchanged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	id := res["id"].(string)
+	ops := patch(t, `[{"op":"Replace","path":"title","value":"Boss"}]`)
+	first, err := f.svc.Patch(ctx, scim.User, id, ops)
+	require.NoError(t, err)
+	calls := f.be.calls.Load()
+	again, err := f.svc.Patch(ctx, scim.User, id, ops)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	require.Equal(t, calls, f.be.calls.Load(), "the replay wrote nothing")
+
+	// The create replayed as well: same id.
+	res2, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	require.Equal(t, id, res2["id"])
+}
+
+// Transient target errors are retried inline; an ambiguous create (applied,
+// answer lost) is resolved by re-reading, never duplicated.
+func TestTransientErrorsAreRetried(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.be.inject("Create", 1, true)
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	id := res["id"].(string)
+	recs, total, err := f.be.Find(ctx, backends.Query{Kind: backends.User, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, id, recs[0].ID)
+
+	f.be.inject("Modify", 2, false)
+	_, err = f.svc.Patch(ctx, scim.User, id, patch(t, `[{"op":"Replace","path":"title","value":"Boss"}]`))
+	require.NoError(t, err)
+
+	f.be.inject("Delete", 1, true)
+	require.NoError(t, f.svc.Delete(ctx, scim.User, id), "a retried delete that finds nothing: the first landed")
+}
+
+// When the target stays down past the inline retries: 503 with Retry-After.
+func TestTargetDownIs503(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.be.inject("Create", 100, false)
+	_, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	var se *scim.Error
+	require.True(t, errors.As(err, &se))
+	require.Equal(t, 503, se.Status)
+	require.Positive(t, se.RetryAfter)
+	require.NotContains(t, se.Detail, "injected", "internal errors never reach the client")
+}
+
+// With the state store gone the bridge keeps serving and the target's
+// natural keys still prevent duplicates.
+func TestStateStoreDownKeepsServing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.state.Close())
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	again, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	require.Equal(t, res["id"], again["id"])
+	_, err = f.svc.Create(ctx, scim.User, user("e2", "A@X.com"))
+	require.Equal(t, 409, scimStatus(t, err))
+	_, total, err := f.be.Find(ctx, backends.Query{Kind: backends.User})
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+}
+
+// Two services sharing one state store and one target (two replicas)
+// never interleave writes to one resource: concurrent read-modify-write
+// PATCHes of different attributes lose no update.
+func TestTwoReplicasLoseNoUpdate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := f.svc.mapping
+	second := NewService(Options{Tenant: "t", Mapping: m, Backend: f.be.Backend, State: f.state, Owner: "replica-2", WriteRetries: 1})
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
+	require.NoError(t, err)
+	id := res["id"].(string)
+	var wg sync.WaitGroup
+	attrs := []string{"title", "displayName", "name.givenName", "name.familyName",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter"}
+	for i, a := range attrs {
+		svc := f.svc
+		if i%2 == 1 {
+			svc = second
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.Patch(ctx, scim.User, id, patch(t, fmt.Sprintf(`[{"op":"Replace","path":%q,"value":"v%d"}]`, a, i)))
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := f.svc.Get(ctx, scim.User, id, scim.ListParams{})
+	require.NoError(t, err)
+	for i, a := range attrs {
+		v, ok := got.Get(scim.MustParsePath(scim.User, a))
+		require.True(t, ok, a)
+		require.Equal(t, fmt.Sprintf("v%d", i), v, a)
+	}
+}
+
+// The audit log has one line per applied change, naming attributes but
+// never their values.
+func TestAuditLog(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "secret-upn@x.com"))
+	require.NoError(t, err)
+	_, err = f.svc.Patch(ctx, scim.User, res["id"].(string), patch(t, `[{"op":"Replace","path":"title","value":"Top Secret Title"}]`))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	var audit []string
+	for _, l := range lines {
+		if strings.Contains(l, `"@module":"audit"`) {
+			audit = append(audit, l)
+		}
+	}
+	require.Len(t, audit, 2)
+	require.Contains(t, audit[0], `"op":"create"`)
+	require.Contains(t, audit[1], `"attributes":"title"`)
+	require.NotContains(t, f.logs.String(), "Top Secret Title")
+	require.NotContains(t, f.logs.String(), "secret-upn")
+}
+
+// A request whose ctx is done stops waiting for a resource's lock.
+func TestLockWaitHonoursContext(t *testing.T) {
+	f := newFixture(t)
+	held, err := f.svc.locks.lock(context.Background(), "k")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = f.svc.locks.lock(ctx, "k")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	held()
+	release, err := f.svc.locks.lock(context.Background(), "k")
+	require.NoError(t, err)
+	release()
+}
