@@ -265,6 +265,12 @@ func TestOpenSQLite(t *testing.T) {
 			require.ErrorContains(t, err, want)
 		}
 	})
+	t.Run("init creates the directory", func(t *testing.T) {
+		dsn := filepath.Join(t.TempDir(), "data", "tenant", "pharos.db")
+		b := mustOpen(t, backends.Config{"dsn": dsn}, standardSchema())
+		require.NoError(t, b.Ping(ctx))
+		require.FileExists(t, dsn)
+	})
 	t.Run("no groups in the mapping", func(t *testing.T) {
 		s := standardSchema()
 		s.Groups = backends.KindSchema{}

@@ -165,3 +165,19 @@ func TestSplitStatements(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestSQLiteDir(t *testing.T) {
+	tests := []struct{ dsn, want string }{
+		{"data/pharos.db", "data"},
+		{"/var/lib/scimbridge/pharos.db?_pragma=busy_timeout(1)", "/var/lib/scimbridge"},
+		{"file:data/p.db?mode=rwc", "data"},
+		{"pharos.db", ""},
+		{":memory:", ""},
+		{"file:x?mode=memory&cache=shared", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dsn, func(t *testing.T) {
+			require.Equal(t, tc.want, sqliteDir(tc.dsn))
+		})
+	}
+}

@@ -55,9 +55,22 @@
 //     the group itself, is an *backends.InvalidError on $members: a dangling
 //     member would be read back as a member Entra never sent. Removing an
 //     absent member succeeds.
+//     Legacy schemas with integer keys in both tables can give a user and a
+//     group the same id: a member id is then ambiguous, and deleting either
+//     record removes both's memberships. Give group keys a range of their
+//     own there, or provision no nested groups.
+//   - Add keeps present values by looking them up first (case-insensitively
+//     for text), not with INSERT ... ON CONFLICT DO NOTHING: a legacy child
+//     table may have no unique key to conflict on, and DO NOTHING would also
+//     swallow a card held by another user, which must be a conflict. Every
+//     Modify first bumps the modification time, which locks the record's row
+//     (PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE), so the look-up
+//     cannot race with another writer of the same record.
 //   - Deleting a record deletes its child rows and memberships (as a group
 //     and as a member) and clears references to it (manager) in one
 //     transaction.
+//   - With init, a SQLite file's directory is created. ":memory:" works, on
+//     a single connection (each connection would be a database of its own).
 //   - Busy/locked SQLite, lost connections and PostgreSQL's connection,
 //     shutdown, serialization and resource errors wrap
 //     backends.ErrUnavailable, so the bridge retries them.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -82,12 +84,29 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
+	if c.Driver == DriverSQLite && *c.Init {
+		// The embedded default must start on a fresh clone: create the
+		// database file's directory (data/ by default).
+		if dir := sqliteDir(c.DSN); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("pharos: create the database directory: %w", err)
+			}
+		}
+	}
 	db, err := openDB(c.Driver, c.DSN)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(c.MaxOpenConns)
-	db.SetMaxIdleConns(c.MaxOpenConns)
+	conns := c.MaxOpenConns
+	if c.Driver == DriverSQLite && sqliteInMemory(c.DSN) {
+		// Every connection to :memory: is a database of its own: keep one,
+		// for good.
+		conns = 1
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	b := &Backend{db: db, pg: c.Driver == DriverPostgres, log: log.Named("pharos")}
 	if err := b.open(ctx, c, ls, schema); err != nil {
 		_ = db.Close()
@@ -173,6 +192,25 @@ func sqliteDSN(dsn string) string {
 		return path + "?" + strings.Join(add, "&")
 	}
 	return dsn + "&" + strings.Join(add, "&")
+}
+
+// sqliteDir is the directory of a SQLite database file, "" when there is
+// none to create (the current directory, or an in-memory database).
+func sqliteDir(dsn string) string {
+	path, _, _ := strings.Cut(dsn, "?")
+	path = strings.TrimPrefix(path, "file:")
+	if sqliteInMemory(dsn) || path == "" {
+		return ""
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		return dir
+	}
+	return ""
+}
+
+func sqliteInMemory(dsn string) bool {
+	path, query, _ := strings.Cut(dsn, "?")
+	return strings.TrimPrefix(path, "file:") == ":memory:" || strings.Contains(query, "mode=memory")
 }
 
 // InitSchema creates the Pharos schema (users, groups, group_members,
