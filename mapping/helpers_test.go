@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
@@ -61,4 +62,9 @@ users:
     - {scim: externalId, target: external_id, match: 1}
     - {scim: userName, target: login, match: 2}
 ` + items + minimalGroups
+}
+
+// recordOf wraps target attributes into a record with an id.
+func recordOf(attrs map[string][]string) backends.Record {
+	return backends.Record{ID: "1", Attrs: attrs}
 }
