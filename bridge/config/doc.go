@@ -55,16 +55,14 @@
 //
 // # Relative paths
 //
-// ${file:PATH}, state.sqlite.path, tokens.file and each tenant's mapping are
-// resolved against the directory of the configuration file, so that a
-// configuration and the mappings and secrets shipped with it work from any
-// working directory; Config holds them as absolute paths. A backend's
-// config block is passed to its driver untouched: a relative path in it
-// (such as the Pharos SQLite dsn) is relative to the working directory,
-// unless the driver documents otherwise. With the shipped configs/bridge.yaml
-// run from the repository root, state.db and tenant-token.txt therefore land
-// in configs/data/ and pharos.db in ./data/; set SCIMBRIDGE_DATA_DIR to an
-// absolute directory to keep them together.
+// ${file:PATH} and each tenant's mapping are resolved against the directory
+// of the configuration file, so that a configuration and the mappings and
+// secrets shipped with it work from any working directory. Data files —
+// state.sqlite.path and tokens.file — are resolved against the working
+// directory, like the relative paths inside a backend's config block (the
+// Pharos SQLite dsn), so that the bridge's files and the embedded target's
+// land together where the bridge is run (data/ for `make run`). Config holds
+// all of them as absolute paths.
 //
 // # Secrets
 //

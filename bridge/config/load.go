@@ -288,7 +288,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if c.Tokens.Validity > 0 && c.Tokens.Grace >= c.Tokens.Validity {
 		l.errorf("tokens.grace", "%s must be shorter than tokens.validity (%s)", c.Tokens.Grace, c.Tokens.Validity)
 	}
-	c.Tokens.File = l.resolve(tok.File)
+	c.Tokens.File = resolveData(tok.File)
 	if c.Tokens.File == "" {
 		// serve must write a new token somewhere: only its hash is kept.
 		c.Tokens.File = filepath.Join(l.dir, defaultTokenFile)
@@ -314,6 +314,20 @@ func (l *loader) resolve(p string) string {
 		return p
 	}
 	return filepath.Join(l.dir, p)
+}
+
+// resolveData makes a relative data-file path (state database, token file)
+// absolute against the working directory: data files go where the bridge is
+// run, like the backends' own files (the Pharos SQLite dsn), so that one
+// SCIMBRIDGE_DATA_DIR keeps them together.
+func resolveData(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 func (l *loader) checkHostPort(path, hp string) bool {
@@ -427,7 +441,7 @@ func (l *loader) state(raw *rawState) StateConfig {
 		if s.Path == "" {
 			l.errorf("state.sqlite.path", "is required: the database file, e.g. data/state.db")
 		}
-		st.SQLite = &SQLiteConfig{Path: l.resolve(s.Path)}
+		st.SQLite = &SQLiteConfig{Path: resolveData(s.Path)}
 	}
 	if hasRedis {
 		var rr rawRedis

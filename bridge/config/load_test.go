@@ -85,14 +85,16 @@ func TestLoadDefaults(t *testing.T) {
 	cfg, err := load(path, testRegistry(), envOf(nil))
 	require.NoError(t, err)
 	dir := filepath.Dir(path)
+	cwd, err := os.Getwd()
+	require.NoError(t, err)
 	want := &Config{
 		File:      path,
 		Listen:    "127.0.0.1:8080",
 		PublicURL: "http://127.0.0.1:8080",
 		Log:       LogConfig{Level: "info", Format: "auto"},
-		State:     StateConfig{SQLite: &SQLiteConfig{Path: filepath.Join(dir, "state.db")}},
+		State:     StateConfig{SQLite: &SQLiteConfig{Path: filepath.Join(cwd, "state.db")}},
 		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3},
-		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(dir, "tenant-token.txt")},
+		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(cwd, "tenant-token.txt")},
 		Tenants: []Tenant{{
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
@@ -215,8 +217,12 @@ tenants:
 	// path is exercised by TestExampleConfigs.
 	cfg, err := load(path, testRegistry(), envOf(map[string]string{"ABS_MAPPING": absMapping}))
 	require.NoError(t, err)
-	require.Equal(t, filepath.Join(dir, "data", "state.db"), cfg.State.SQLite.Path)
-	require.Equal(t, filepath.Join(dir, "data", "token.txt"), cfg.Tokens.File)
+	// Data files are relative to the working directory, config files to
+	// the configuration's directory.
+	cwd, err := os.Getwd()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(cwd, "data", "state.db"), cfg.State.SQLite.Path)
+	require.Equal(t, filepath.Join(cwd, "data", "token.txt"), cfg.Tokens.File)
 	require.Equal(t, filepath.Join(dir, "mappings", "m.yaml"), cfg.Tenants[0].MappingPath)
 	require.Equal(t, absMapping, cfg.Tenants[1].MappingPath)
 	require.Equal(t, "file:relative.db", cfg.Tenants[0].Backend.Config["dsn"], "backend config is left to the backend")
@@ -377,8 +383,13 @@ func TestLoadStateShapes(t *testing.T) {
 			if tt.err == "" {
 				require.NoError(t, err)
 				// With no tokens.file, the token goes beside the state
-				// database or the configuration.
-				require.Equal(t, filepath.Join(filepath.Dir(path), "tenant-token.txt"), cfg.Tokens.File)
+				// database (relative to the working directory) or the
+				// configuration.
+				want := filepath.Join(filepath.Dir(path), "tenant-token.txt")
+				if cfg.State.SQLite != nil {
+					want = filepath.Join(filepath.Dir(cfg.State.SQLite.Path), "tenant-token.txt")
+				}
+				require.Equal(t, want, cfg.Tokens.File)
 				return
 			}
 			errs := configErrors(t, err)
@@ -457,10 +468,12 @@ func TestDefaultConfig(t *testing.T) {
 	require.NoError(t, err)
 	dir, err := filepath.Abs(filepath.Join("..", "..", "configs"))
 	require.NoError(t, err)
+	cwd, err := os.Getwd()
+	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	require.Equal(t, "http://127.0.0.1:8080/scim/default/v2", cfg.TenantURL("default"))
-	require.Equal(t, filepath.Join(dir, "data", "state.db"), cfg.State.SQLite.Path)
-	require.Equal(t, filepath.Join(dir, "data", "tenant-token.txt"), cfg.Tokens.File)
+	require.Equal(t, filepath.Join(cwd, "data", "state.db"), cfg.State.SQLite.Path)
+	require.Equal(t, filepath.Join(cwd, "data", "tenant-token.txt"), cfg.Tokens.File)
 	require.Equal(t, backends.Config{"driver": "sqlite", "dsn": "data/pharos.db", "init": true}, cfg.Tenants[0].Backend.Config)
 	require.Equal(t, filepath.Join(dir, "mappings", "entra-to-pharos.yaml"), cfg.Tenants[0].MappingPath)
 }
