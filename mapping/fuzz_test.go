@@ -3,8 +3,8 @@ package mapping
 import (
 	"fmt"
 	"os"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )

@@ -347,3 +347,38 @@ func TestLoadErrors(t *testing.T) {
 		require.True(t, strings.HasPrefix(line, path+":"), line)
 	}
 }
+
+func TestSCIMPathAndTarget(t *testing.T) {
+	m := mustParse(t, usersWith(`
+    - {scim: 'emails[type eq "work"].value', target: mail}
+    - {scim: roles, target: role, multiValued: true}
+    - {scim: manager.value, target: boss}
+    - {target: cn, toTarget: 'attr("userName")'}
+`))
+	for target, want := range map[string]string{
+		"login": "userName", "LOGIN": "userName", "mail": `emails[type eq "work"].value`, "role": "roles.value",
+		"boss": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+	} {
+		got, ok := m.SCIMPath(scim.User, target)
+		require.True(t, ok, target)
+		require.Equal(t, want, got, target)
+	}
+	for _, target := range []string{"cn", "nope"} {
+		_, ok := m.SCIMPath(scim.User, target)
+		require.False(t, ok, target)
+	}
+	for path, want := range map[string]string{
+		"externalId": "external_id", "USERNAME": "login", `emails[type eq "work"].value`: "mail", "roles": "role", "roles.value": "role",
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": "boss",
+	} {
+		got, ok := m.Target(scim.User, path)
+		require.True(t, ok, path)
+		require.Equal(t, want, got, path)
+	}
+	_, ok := m.Target(scim.User, "title")
+	require.False(t, ok)
+	_, ok = m.Target("Device", "title")
+	require.False(t, ok)
+	_, ok = m.SCIMPath("Device", "login")
+	require.False(t, ok)
+}
