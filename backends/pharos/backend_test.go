@@ -2,6 +2,8 @@ package pharos
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"database/sql"
 	"fmt"
 	"io"
@@ -373,6 +375,25 @@ func TestUnavailable(t *testing.T) {
 		_, _, err := b.Find(dctx, backends.Query{Kind: backends.User, Limit: 1})
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.ErrorIs(t, err, backends.ErrUnavailable)
+	})
+}
+
+// TestValueTooLongForIndex: PostgreSQL cannot index a value over about
+// 2.7 kB; the refusal names the attribute. SQLite has no such limit.
+func TestValueTooLongForIndex(t *testing.T) {
+	engines(t, func(t *testing.T, open func(testing.TB) *Backend) {
+		b := open(t)
+		long := make([]byte, 6000)
+		_, _ = rand.Read(long)
+		login := base64.RawURLEncoding.EncodeToString(long) // incompressible
+		_, err := b.Create(context.Background(), backends.User, map[string][]string{"login": {login}})
+		if !b.pg {
+			require.NoError(t, err)
+			return
+		}
+		var ie *backends.InvalidError
+		require.ErrorAs(t, err, &ie)
+		require.Equal(t, backends.InvalidError{Attr: "login", Reason: "value too long to be indexed"}, *ie)
 	})
 }
 

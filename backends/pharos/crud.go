@@ -323,7 +323,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 				return err
 			}
 		}
-		recs, err := b.read(ctx, tx, t, "t0."+quote(t.key.name)+" = ", key, withMembers)
+		recs, err := b.readByKey(ctx, tx, t, key, withMembers)
 		if err != nil {
 			return err
 		}
@@ -385,7 +385,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 	if !ok {
 		return backends.Record{}, notFound(kind, id)
 	}
-	recs, err := b.read(ctx, b.db, t, "t0."+quote(t.key.name)+" = ", key, members)
+	recs, err := b.readByKey(ctx, b.db, t, key, members)
 	if err != nil {
 		return backends.Record{}, b.fail(ctx, "get", err)
 	}
@@ -395,10 +395,11 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 	return recs[0], nil
 }
 
-// read selects the records where cond (which ends in "= ") equals key.
-func (b *Backend) read(ctx context.Context, q querier, t *table, cond string, key any, members bool) ([]backends.Record, error) {
+// readByKey reads the record with key (none or one) with its child rows,
+// and its members when asked.
+func (b *Backend) readByKey(ctx context.Context, q querier, t *table, key any, members bool) ([]backends.Record, error) {
 	a := &args{pg: b.pg}
-	query := "SELECT " + t.selectList() + " FROM " + quote(t.name) + " t0 WHERE " + cond + a.add(key)
+	query := "SELECT " + t.selectList() + " FROM " + quote(t.name) + " t0 WHERE t0." + quote(t.key.name) + " = " + a.add(key)
 	recs, _, err := b.scan(ctx, q, t, query, a.vals, false)
 	if err != nil {
 		return nil, err

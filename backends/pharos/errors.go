@@ -54,6 +54,9 @@ const (
 // "constraint failed: " and suffixes with the result code.
 var sqliteConstraintRE = regexp.MustCompile(`[A-Z ]+constraint failed: (index '([^']+)'|[^()]+?)(?: \(\d+\))?$`)
 
+// pgIndexRE finds the index named in a PostgreSQL message.
+var pgIndexRE = regexp.MustCompile(`for index "([^"]+)"`)
+
 // classify sorts a driver error. Context errors come first: a statement
 // interrupted because ctx ended is the caller's deadline, not the database's.
 func classify(err error) dbError {
@@ -129,6 +132,13 @@ func classifyPostgres(pe *pgconn.PgError) dbError {
 		d.reason = reasonCheck
 	case "22001":
 		d.reason = "value too long for the column"
+	case "54000":
+		// "index row size 3016 exceeds btree version 4 maximum 2704 for
+		// index "users_login_ci"": the index names the column.
+		d.reason = "value too long to be indexed"
+		if m := pgIndexRE.FindStringSubmatch(pe.Message); m != nil {
+			d.constraint = m[1]
+		}
 	}
 	switch {
 	case code == "23505": // unique_violation
