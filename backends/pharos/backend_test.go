@@ -3,8 +3,8 @@ package pharos
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
