@@ -61,6 +61,7 @@ const (
 
 // attribute is one compiled attribute mapping.
 type attribute struct {
+	spec      *attrSpec // as written, for errors found after compiling
 	kind      scim.Kind
 	path      scim.Path // zero for a computed attribute
 	setPath   scim.Path // where ToResource writes it
@@ -203,13 +204,7 @@ func (c *compiler) requireMatch(km *kindMap, spec *kindSpec, path, why string) {
 			c.errorAt(spec, "must map %s: %s", path, why)
 		}
 	case a.match == 0:
-		for _, as := range spec.attrs {
-			if as.scim.set && strings.EqualFold(as.scim.v, path) {
-				c.errorAt(as, "%s must be a match key (add match: <precedence>): %s", path, why)
-				return
-			}
-		}
-		c.errorAt(spec, "%s must be a match key: %s", path, why)
+		c.errorAt(a.spec, "%s must be a match key (add match: <precedence>): %s", path, why)
 	}
 }
 
@@ -268,7 +263,7 @@ func (c *compiler) compileKind(spec *kindSpec, kind scim.Kind) *kindMap {
 
 func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attribute {
 	before := len(c.errs)
-	a := &attribute{kind: kind, target: as.target.v, match: as.match.v, required: as.required.v, multi: as.multi.v}
+	a := &attribute{spec: as, kind: kind, target: as.target.v, match: as.match.v, required: as.required.v, multi: as.multi.v}
 	switch {
 	case !as.target.set:
 		if !hasErrorAt(c.errs, as.path+".target") && !hasErrorAt(c.errs, as.path) {

@@ -382,3 +382,30 @@ func TestSCIMPathAndTarget(t *testing.T) {
 	_, ok = m.SCIMPath("Device", "login")
 	require.False(t, ok)
 }
+
+// TestDocExample: the annotated example in the package documentation is a
+// valid mapping file.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	var yaml []string
+	in := false
+	for _, line := range strings.Split(string(src), "\n") {
+		switch {
+		case strings.HasPrefix(line, "//\tusers:"):
+			in = true
+		case in && !strings.HasPrefix(line, "//\t"):
+			in = false
+		}
+		if in {
+			yaml = append(yaml, strings.TrimPrefix(line, "//\t"))
+		}
+	}
+	require.NotEmpty(t, yaml)
+	m, err := Parse("doc.go example", []byte(strings.Join(yaml, "\n")))
+	require.NoError(t, err)
+	attrs, err := m.ToAttrs(scim.User, mustDecode(t, scim.User, entraCreateFull))
+	require.NoError(t, err)
+	require.Equal(t, []string{"Barbara Jensen"}, attrs["cn"])
+	require.Equal(t, []string{"1"}, attrs["active"])
+}
