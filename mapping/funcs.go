@@ -19,9 +19,9 @@ type exprFunc struct {
 
 // functions is the closed set of transform functions, named and behaving
 // like the Entra ID attribute-mapping functions of the same name so that an
-// integrator can carry an expression over from the Entra portal. Every
-// function treats nil (a missing attribute) as "no value" and returns nil
-// for it, and applies itself to each element of a list.
+// integrator can carry an expression over from the Entra portal. The
+// string functions (ToLower … Append) return nil for nil (a missing
+// attribute) and apply themselves to each element of a list.
 var functions = []exprFunc{
 	{"Join", fnJoin, []any{new(func(string, ...any) string)}},
 	{"Switch", fnSwitch, []any{new(func(any, any, ...any) any)}},
