@@ -35,7 +35,9 @@ else
 	owner=$(id -un)
 fi
 
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/scimbridge-pg.XXXXXX")
+# Always under /tmp, not $TMPDIR: the postgres user must be able to reach it,
+# and the socket path (DIR/.s.PGSQL.PORT) must stay under ~100 bytes.
+DIR=$(mktemp -d /tmp/scimbridge-pg.XXXXXX)
 started="" keep=""
 # On any failure, stop what was started and remove the directory.
 on_exit() {
