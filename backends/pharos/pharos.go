@@ -217,6 +217,13 @@ func sqliteInMemory(dsn string) bool {
 // cards) in the database at dsn, leaving existing tables as they are. It
 // serves `scimbridge pharos init`.
 func InitSchema(ctx context.Context, driver, dsn string) error {
+	if driver == DriverSQLite {
+		if dir := sqliteDir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("pharos: init: %w", err)
+			}
+		}
+	}
 	db, err := openDB(driver, dsn)
 	if err != nil {
 		return err
