@@ -1,0 +1,304 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/scimbridge/scimbridge/backends"
+)
+
+// Driver opens LDAP backends; main registers it as "ldap".
+type Driver struct{}
+
+var _ backends.Driver = Driver{}
+
+// Validate checks the backend block and both layouts without any I/O.
+func (Driver) Validate(cfg backends.Config, schema backends.Schema) error {
+	_, _, _, err := compile(cfg, schema)
+	return err
+}
+
+// Open checks the configuration, builds the connection pool and tries one
+// connection. A directory that is down (or refuses the bind) at start is
+// logged, not fatal: the bridge serves 503 until it is back.
+func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	return Open(ctx, cfg, schema, log)
+}
+
+// Open is Driver.Open, returning the concrete type.
+func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (*Backend, error) {
+	c, users, groups, err := compile(cfg, schema)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log = log.Named("ldap")
+	p, err := newPool(c, log)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN}
+	switch c.PermissiveModify {
+	case permissiveAuto:
+		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, false, "")}
+	case permissiveOn:
+		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, true, "")}
+	}
+	if err := b.Ping(ctx); err != nil {
+		log.Error("directory not reachable at start; requests answer 503 until it is", "url", c.URL, "error", err)
+	}
+	return b, nil
+}
+
+func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, *kindLayout, error) {
+	c, errs := decodeConfig(raw)
+	base, _ := goldap.ParseDN(c.BaseDN)
+	users, uerrs := compileLayout(backends.User, schema.Users, base, c.BaseDN)
+	groups, gerrs := compileLayout(backends.Group, schema.Groups, base, c.BaseDN)
+	errs = append(append(errs, uerrs...), gerrs...)
+	if users != nil && groups != nil && users.classFilter == groups.classFilter &&
+		users.searchBaseDN != nil && groups.searchBaseDN != nil &&
+		(within(users.searchBaseDN, groups.searchBaseDN) || within(groups.searchBaseDN, users.searchBaseDN)) {
+		errs = append(errs, errors.New("ldap: users.target and groups.target select the same entries (same filter, nested search bases): give them different objectClasses or filters"))
+	}
+	return c, users, groups, errors.Join(errs...)
+}
+
+// Backend is a directory reached over LDAP: OpenLDAP, 389 DS, AD LDS or
+// Active Directory, laid out as the mapping's target blocks say.
+type Backend struct {
+	cfg        Config
+	users      *kindLayout
+	groups     *kindLayout
+	pool       *pool
+	log        hclog.Logger
+	baseDN     string
+	permissive []goldap.Control
+
+	schemaMu sync.Mutex
+	schema   *subschema // read on first need; nil until then
+}
+
+var (
+	_ backends.Backend = (*Backend)(nil)
+	_ backends.Pinger  = (*Backend)(nil)
+)
+
+func (b *Backend) layout(kind backends.Kind) (*kindLayout, error) {
+	k := b.users
+	if kind == backends.Group {
+		k = b.groups
+	}
+	if k == nil {
+		return nil, fmt.Errorf("ldap: the mapping has no %s layout: %w", strings.ToLower(string(kind)), backends.ErrUnsupported)
+	}
+	return k, nil
+}
+
+// Ping binds a connection (or reuses one) and reads the base entry.
+func (b *Backend) Ping(ctx context.Context) error {
+	return b.pool.with(ctx, func(c *conn) error {
+		_, err := c.search(goldap.NewSearchRequest(b.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
+			1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		return classify("ping", err, nil)
+	})
+}
+
+// Close closes every connection; operations in flight finish first.
+func (b *Backend) Close() error {
+	b.pool.close()
+	return nil
+}
+
+// Get reads one record by its id, through an equality filter on the id
+// attribute (escaped; objectGUID as its bytes).
+func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, members bool) (backends.Record, error) {
+	k, err := b.layout(kind)
+	if err != nil {
+		return backends.Record{}, err
+	}
+	var rec backends.Record
+	err = b.pool.with(ctx, func(c *conn) error {
+		e, err := b.lookup(c, k, id, k.readAttrs(members))
+		if err != nil {
+			return err
+		}
+		recs, err := b.records(c, k, []*goldap.Entry{e}, members)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return fmt.Errorf("ldap: get %s %q: %w", kind, id, backends.ErrNotFound)
+		}
+		rec = recs[0]
+		return nil
+	})
+	return rec, classify("get", err, nil)
+}
+
+// lookup finds the entry of kind k with id, asking for attrs.
+func (b *Backend) lookup(c *conn, k *kindLayout, id string, attrs []string) (*goldap.Entry, error) {
+	f, ok := k.idFilter(id)
+	if !ok {
+		return nil, fmt.Errorf("ldap: no %s with id %q: %w", strings.ToLower(string(k.kind)), id, backends.ErrNotFound)
+	}
+	res, err := c.search(goldap.NewSearchRequest(k.searchBase, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
+		2, 0, false, "(&"+k.classFilter+f+")", attrs, nil))
+	if err != nil {
+		if resultCode(err) == int(goldap.LDAPResultNoSuchObject) {
+			return nil, fmt.Errorf("ldap: search base %q of %s is missing: %w: %w", k.searchBase, strings.ToLower(string(k.kind)), backends.ErrUnavailable, err)
+		}
+		return nil, classify("lookup", err, nil)
+	}
+	switch len(res.Entries) {
+	case 0:
+		return nil, fmt.Errorf("ldap: no %s with id %q: %w", strings.ToLower(string(k.kind)), id, backends.ErrNotFound)
+	case 1:
+		return res.Entries[0], nil
+	}
+	return nil, fmt.Errorf("ldap: %d entries have %s %q", len(res.Entries), k.idAttr, id)
+}
+
+// records turns entries into records: ids rendered, references (manager
+// DNs) and members converted to ids, the active bit shown as true/false.
+// Entries without an id are skipped.
+func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, members bool) ([]backends.Record, error) {
+	// Collect every DN that must become an id, to resolve them in batches.
+	var refDNs []string
+	for _, e := range entries {
+		for _, name := range k.attrNames {
+			if a, _ := k.attr(name); a.Ref != "" {
+				refDNs = append(refDNs, e.GetEqualFoldAttributeValues(name)...)
+			}
+		}
+	}
+	memberVals := map[*goldap.Entry][]string{}
+	if members && k.member != nil {
+		for _, e := range entries {
+			vals, err := b.allValues(c, e, k.member.attr)
+			if err != nil {
+				return nil, err
+			}
+			memberVals[e] = vals
+			if k.member.format == formatDN {
+				refDNs = append(refDNs, vals...)
+			}
+		}
+	}
+	dnIDs, err := b.idsForDNs(c, refDNs)
+	if err != nil {
+		return nil, err
+	}
+	var attrIDs map[string]string
+	if members && k.member != nil && k.member.format == formatAttr {
+		var all []string
+		for _, v := range memberVals {
+			all = append(all, v...)
+		}
+		if attrIDs, err = b.idsForUserValues(c, k.member.userAttr, all); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]backends.Record, 0, len(entries))
+	for _, e := range entries {
+		id := k.entryID(e)
+		if id == "" {
+			b.log.Debug("entry without an id skipped", "dn", e.DN, "id_attribute", k.idAttr)
+			continue
+		}
+		rec := backends.Record{Kind: k.kind, ID: id, Attrs: map[string][]string{}}
+		for _, name := range k.attrNames {
+			vals := e.GetEqualFoldAttributeValues(name)
+			if len(vals) == 0 {
+				continue
+			}
+			a, _ := k.attr(name)
+			switch {
+			case a.Ref != "":
+				var ids []string
+				for _, dn := range vals {
+					if id, ok := dnIDs[dnKey(dn)]; ok {
+						ids = append(ids, id)
+					}
+				}
+				vals = ids
+			case k.active != nil && k.active.bit != 0 && strings.EqualFold(name, k.active.attr):
+				vals = []string{activeText(vals[0], k.active.bit)}
+			}
+			if len(vals) > 0 {
+				rec.Attrs[name] = vals
+			}
+		}
+		if members && k.member != nil {
+			ids := []string{}
+			seen := map[string]bool{}
+			for _, v := range memberVals[e] {
+				var id string
+				var ok bool
+				switch k.member.format {
+				case formatDN:
+					id, ok = dnIDs[dnKey(v)]
+				case formatID:
+					id, ok = v, v != k.member.placeholder
+				case formatAttr:
+					id, ok = attrIDs[foldValue(v)]
+				}
+				if ok && !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+			rec.Attrs[backends.AttrMembers] = ids
+		}
+		rec.Created = parseGeneralizedTime(e.GetEqualFoldAttributeValue("createTimestamp"))
+		rec.Modified = parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// allValues returns every value of attr of e, following Active
+// Directory's range retrieval (member;range=0-1499) when the server
+// returned the values in slices.
+func (b *Backend) allValues(c *conn, e *goldap.Entry, attr string) ([]string, error) {
+	vals := e.GetEqualFoldAttributeValues(attr)
+	prefix := strings.ToLower(attr) + ";range="
+	for {
+		var ranged *goldap.EntryAttribute
+		for _, a := range e.Attributes {
+			if strings.HasPrefix(strings.ToLower(a.Name), prefix) {
+				ranged = a
+			}
+		}
+		if ranged == nil {
+			return vals, nil
+		}
+		vals = append(vals, ranged.Values...)
+		r := ranged.Name[len(prefix):]
+		dash := strings.IndexByte(r, '-')
+		if dash < 0 || r[dash+1:] == "*" {
+			return vals, nil
+		}
+		var end int
+		if _, err := fmt.Sscanf(r[dash+1:], "%d", &end); err != nil {
+			return vals, nil
+		}
+		res, err := c.search(goldap.NewSearchRequest(e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{fmt.Sprintf("%s;range=%d-*", attr, end+1)}, nil))
+		if err != nil {
+			return nil, classify("read "+attr, err, nil)
+		}
+		if len(res.Entries) == 0 {
+			return vals, nil
+		}
+		e = res.Entries[0]
+	}
+}

@@ -1,0 +1,264 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/puddle/v2"
+
+	"github.com/scimbridge/scimbridge/backends"
+)
+
+// pool keeps bound connections. go-ldap has none (go-ldap issue #383), so
+// puddle does the bookkeeping: each backend operation holds one connection
+// for its few requests, a connection that saw a network error is
+// destroyed, and the next Acquire dials and binds a fresh one (reconnect).
+type pool struct {
+	p       *puddle.Pool[*goldap.Conn]
+	slots   chan struct{} // MaxConcurrent: running or waiting operations
+	timeout time.Duration
+	log     hclog.Logger
+}
+
+func newPool(c Config, log hclog.Logger) (*pool, error) {
+	tlsCfg, err := tlsConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(c.URL) // checked by decodeConfig
+	timeout := time.Duration(c.Timeout)
+	dial := func(ctx context.Context) (*goldap.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		host := u.Host
+		if u.Port() == "" {
+			port := goldap.DefaultLdapPort
+			if u.Scheme == "ldaps" {
+				port = goldap.DefaultLdapsPort
+			}
+			host = net.JoinHostPort(u.Hostname(), port)
+		}
+		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+		var nc net.Conn
+		if u.Scheme == "ldaps" {
+			td := &tls.Dialer{NetDialer: d, Config: tlsCfg}
+			nc, err = td.DialContext(ctx, "tcp", host)
+		} else {
+			nc, err = d.DialContext(ctx, "tcp", host)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ldap: dial %s: %w: %w", c.URL, backends.ErrUnavailable, err)
+		}
+		l := goldap.NewConn(nc, u.Scheme == "ldaps")
+		l.Start()
+		l.SetTimeout(timeout)
+		// Closing the connection is the only way to interrupt go-ldap's
+		// requests, which take no context.
+		stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
+		defer stop()
+		if c.StartTLS {
+			if err := l.StartTLS(tlsCfg); err != nil {
+				_ = l.Close()
+				return nil, fmt.Errorf("ldap: starttls with %s: %w: %w", c.URL, backends.ErrUnavailable, err)
+			}
+		}
+		if err := l.Bind(c.BindDN, c.Password); err != nil {
+			_ = l.Close()
+			if isNetwork(err) || ctx.Err() != nil {
+				return nil, fmt.Errorf("ldap: bind to %s: %w: %w", c.URL, backends.ErrUnavailable, err)
+			}
+			// Never a 401 to Entra: the bridge's credentials are wrong,
+			// not Entra's. Logged at error level, since only an operator
+			// can fix it.
+			log.Error("service account bind failed", "bind_dn", c.BindDN, "url", c.URL, "error", err)
+			return nil, fmt.Errorf("ldap: bind as %s: %w: %w", c.BindDN, backends.ErrUnavailable, err)
+		}
+		if ctx.Err() != nil {
+			_ = l.Close()
+			return nil, fmt.Errorf("ldap: connect %s: %w: %w", c.URL, backends.ErrUnavailable, ctx.Err())
+		}
+		return l, nil
+	}
+	pp, err := puddle.NewPool(&puddle.Config[*goldap.Conn]{
+		Constructor: dial,
+		Destructor:  func(l *goldap.Conn) { _ = l.Close() },
+		MaxSize:     int32(c.PoolSize),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ldap: pool: %w", err)
+	}
+	return &pool{p: pp, slots: make(chan struct{}, c.MaxConcurrent), timeout: timeout, log: log}, nil
+}
+
+func tlsConfig(c Config) (*tls.Config, error) {
+	u, _ := url.Parse(c.URL)
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         c.ServerName,
+		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // opt-in, documented as laboratory only
+	}
+	if cfg.ServerName == "" && u != nil {
+		cfg.ServerName = u.Hostname()
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: caFile: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ldap: caFile %s: no PEM certificate in it", c.CAFile)
+		}
+		cfg.RootCAs = roots
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: certFile/keyFile: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// conn is one acquired connection, bound to the operation's context: every
+// request gets the smaller of the configured timeout and what is left of
+// the context's deadline, and a cancelled context closes the connection,
+// which ends the request in flight.
+type conn struct {
+	l       *goldap.Conn
+	ctx     context.Context
+	timeout time.Duration
+	broken  bool
+}
+
+// with runs f on a pooled connection. It fails fast with ErrUnavailable
+// when MaxConcurrent operations are in flight, waits for a connection no
+// longer than ctx allows, and destroys the connection if f saw a network
+// error or the context ended while it ran.
+func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	default:
+		return fmt.Errorf("ldap: %w: %w", backends.ErrUnavailable, errBusy)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ldap: %w: %w", backends.ErrUnavailable, err)
+	}
+	// A stale idle connection (the server closed it) is replaced at once
+	// rather than failing the operation.
+	var res *puddle.Resource[*goldap.Conn]
+	for {
+		var err error
+		actx, cancel := context.WithTimeout(ctx, p.timeout)
+		res, err = p.p.Acquire(actx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, backends.ErrUnavailable) {
+				return err
+			}
+			if errors.Is(err, puddle.ErrClosedPool) {
+				return fmt.Errorf("ldap: backend closed: %w", err)
+			}
+			return fmt.Errorf("ldap: waiting for a connection: %w: %w", backends.ErrUnavailable, err)
+		}
+		if !res.Value().IsClosing() {
+			break
+		}
+		res.Destroy()
+	}
+	c := &conn{l: res.Value(), ctx: ctx, timeout: p.timeout}
+	stop := context.AfterFunc(ctx, func() { _ = c.l.Close() })
+	err := f(c)
+	// stop reports false when the context ended and closed the connection.
+	if fired := !stop(); fired || c.broken || isNetwork(err) || c.l.IsClosing() {
+		res.Destroy()
+	} else {
+		res.Release()
+	}
+	return err
+}
+
+// arm sets the request timeout before each request and reports a context
+// that ended already.
+func (c *conn) arm() error {
+	if err := c.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", backends.ErrUnavailable, err)
+	}
+	t := c.timeout
+	if dl, ok := c.ctx.Deadline(); ok {
+		if left := time.Until(dl); left < t {
+			t = left
+		}
+		if t <= 0 {
+			return fmt.Errorf("%w: %w", backends.ErrUnavailable, context.DeadlineExceeded)
+		}
+	}
+	c.l.SetTimeout(t)
+	return nil
+}
+
+// done marks the connection broken after a network error, and turns the
+// error of a request whose context ended into the context's error.
+func (c *conn) done(err error) error {
+	if err == nil {
+		return nil
+	}
+	if isNetwork(err) {
+		c.broken = true
+		if ce := c.ctx.Err(); ce != nil {
+			return fmt.Errorf("%w: %w", ce, err)
+		}
+	}
+	return err
+}
+
+func (c *conn) search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	if err := c.arm(); err != nil {
+		return nil, err
+	}
+	res, err := c.l.Search(req)
+	return res, c.done(err)
+}
+
+func (c *conn) add(req *goldap.AddRequest) error {
+	if err := c.arm(); err != nil {
+		return err
+	}
+	return c.done(c.l.Add(req))
+}
+
+func (c *conn) modify(req *goldap.ModifyRequest) error {
+	if err := c.arm(); err != nil {
+		return err
+	}
+	return c.done(c.l.Modify(req))
+}
+
+func (c *conn) modifyDN(req *goldap.ModifyDNRequest) error {
+	if err := c.arm(); err != nil {
+		return err
+	}
+	return c.done(c.l.ModifyDN(req))
+}
+
+func (c *conn) del(req *goldap.DelRequest) error {
+	if err := c.arm(); err != nil {
+		return err
+	}
+	return c.done(c.l.Del(req))
+}
+
+func (p *pool) close() {
+	p.p.Close()
+}

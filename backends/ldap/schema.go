@@ -1,0 +1,166 @@
+package ldap
+
+import (
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// The directory's schema (RFC 4512 §4.2, the subschema subentry) says which
+// matching rules an attribute has. Without a SUBSTR or ORDERING rule a
+// server evaluates a substring or >= assertion as Undefined and matches
+// nothing, which would turn a SCIM `title gt "x"` into a wrong, empty
+// answer; with the schema known, such a filter is refused instead
+// (backends.ErrUnsupported, a 400 invalidFilter).
+
+type matchRule int
+
+const (
+	ruleSubstr matchRule = iota
+	ruleOrdering
+)
+
+type attrType struct {
+	sup                        string
+	equality, ordering, substr string
+}
+
+// subschema maps lower-case attribute names (every NAME of a type) to it.
+type subschema struct {
+	types map[string]*attrType
+	known bool // false: the server would not show its schema
+}
+
+// hasRule reports whether attr has the rule, following SUP inheritance.
+// When the schema cannot be read, substring filters are allowed (almost
+// every string attribute has a SUBSTR rule) and ordering ones are not.
+func (b *Backend) hasRule(c *conn, attr string, rule matchRule) (bool, error) {
+	s, err := b.subschema(c)
+	if err != nil {
+		return false, err
+	}
+	if !s.known {
+		return rule == ruleSubstr, nil
+	}
+	t := s.types[strings.ToLower(attr)]
+	for depth := 0; t != nil && depth < 16; depth++ {
+		switch {
+		case rule == ruleSubstr && t.substr != "":
+			return true, nil
+		case rule == ruleOrdering && t.ordering != "":
+			return true, nil
+		}
+		t = s.types[strings.ToLower(t.sup)]
+	}
+	return false, nil
+}
+
+func (b *Backend) subschema(c *conn) (*subschema, error) {
+	b.schemaMu.Lock()
+	defer b.schemaMu.Unlock()
+	if b.schema != nil {
+		return b.schema, nil
+	}
+	root, err := c.search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"subschemaSubentry"}, nil))
+	if err != nil && isNetwork(err) {
+		return nil, classify("read the root DSE", err, nil)
+	}
+	sub := ""
+	if err == nil && len(root.Entries) == 1 {
+		sub = root.Entries[0].GetEqualFoldAttributeValue("subschemaSubentry")
+	}
+	s := &subschema{types: map[string]*attrType{}}
+	if sub != "" {
+		res, err := c.search(goldap.NewSearchRequest(sub, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"attributeTypes"}, nil))
+		if err != nil && isNetwork(err) {
+			return nil, classify("read the schema", err, nil)
+		}
+		if err == nil && len(res.Entries) == 1 {
+			for _, def := range res.Entries[0].GetEqualFoldAttributeValues("attributeTypes") {
+				names, t := parseAttributeType(def)
+				for _, n := range names {
+					s.types[strings.ToLower(n)] = t
+				}
+			}
+			s.known = len(s.types) > 0
+		}
+	}
+	if !s.known {
+		b.log.Warn("the directory's schema is not readable; ordering filters (gt, ge, lt, le) are refused")
+	}
+	b.schema = s
+	return s, nil
+}
+
+// parseAttributeType reads the parts of an AttributeTypeDescription
+// (RFC 4512 §4.1.2) this backend needs: NAMEs, SUP, EQUALITY, ORDERING,
+// SUBSTR.
+func parseAttributeType(def string) ([]string, *attrType) {
+	toks := tokenize(def)
+	t := &attrType{}
+	var names []string
+	for i := 0; i < len(toks); i++ {
+		next := func() string {
+			if i+1 < len(toks) {
+				i++
+				return toks[i]
+			}
+			return ""
+		}
+		switch strings.ToUpper(toks[i]) {
+		case "NAME":
+			if i+1 < len(toks) && toks[i+1] == "(" {
+				i++
+				for i+1 < len(toks) && toks[i+1] != ")" {
+					i++
+					names = append(names, toks[i])
+				}
+				i++
+			} else {
+				names = append(names, next())
+			}
+		case "SUP":
+			t.sup = next()
+		case "EQUALITY":
+			t.equality = next()
+		case "ORDERING":
+			t.ordering = next()
+		case "SUBSTR":
+			t.substr = next()
+		}
+	}
+	return names, t
+}
+
+// tokenize splits a schema description into parentheses, quoted strings
+// (without quotes) and bare words.
+func tokenize(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '(' || c == ')':
+			out = append(out, string(c))
+			i++
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				out = append(out, s[i+1:])
+				return out
+			}
+			out = append(out, s[i+1:i+1+j])
+			i += j + 2
+		default:
+			j := i
+			for j < len(s) && s[j] != ' ' && s[j] != '(' && s[j] != ')' && s[j] != '\t' && s[j] != '\n' {
+				j++
+			}
+			out = append(out, s[i:j])
+			i = j
+		}
+	}
+	return out
+}

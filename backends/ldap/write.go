@@ -1,0 +1,427 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/scimbridge/scimbridge/backends"
+)
+
+// Create adds an entry named RDN=value,parent (the value escaped as a DN
+// value, RFC 4514) with the layout's object classes, after checking the
+// mapping's unique attributes with equality filters, which fold case and
+// spaces as the directory's matching rules do. The directory stays the
+// arbiter: two racing creates of one name meet at the DN, and the loser's
+// entryAlreadyExists (68) is a ConflictError naming the holder.
+//
+// If the connection drops after the add was sent, the entry is read back
+// by its DN: if it is there with the values written, the add landed and
+// Create succeeds; otherwise it reports ErrUnavailable.
+func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[string][]string) (backends.Record, error) {
+	k, err := b.layout(kind)
+	if err != nil {
+		return backends.Record{}, err
+	}
+	var (
+		rec       backends.Record
+		dn        string
+		written   map[string][]string
+		ambiguous bool
+	)
+	_, withMembers := attrs[backends.AttrMembers]
+	withMembers = withMembers && k.member != nil
+	err = b.pool.with(ctx, func(c *conn) error {
+		var req *goldap.AddRequest
+		var err error
+		req, dn, written, err = b.addRequest(c, k, attrs)
+		if err != nil {
+			return err
+		}
+		if err := b.checkUnique(c, k, attrs, ""); err != nil {
+			return err
+		}
+		if err := c.add(req); err != nil {
+			if isNetwork(err) {
+				ambiguous = true
+				return classify("add", err, nil)
+			}
+			if resultCode(err) == int(goldap.LDAPResultEntryAlreadyExists) {
+				return b.conflictAt(c, k, dn)
+			}
+			if resultCode(err) == int(goldap.LDAPResultNoSuchObject) {
+				return fmt.Errorf("ldap: add %q: the parent container is missing: %w: %w", dn, backends.ErrUnavailable, err)
+			}
+			if resultCode(err) == int(goldap.LDAPResultOther) && len(dn) > 250 {
+				// slapd's mdb says "other" for a DN too long to index.
+				return fmt.Errorf("ldap: add: %w", &backends.InvalidError{Attr: k.rdn,
+					Reason: "the name is too long for a DN in this directory (set the layout's longNames)"})
+			}
+			return classify("add", err, attrNames(written))
+		}
+		rec, err = b.readDN(c, k, dn, withMembers)
+		return err
+	})
+	if err != nil && ambiguous && ctx.Err() == nil {
+		// The add may have landed before the connection dropped: look.
+		rerr := b.pool.with(ctx, func(c *conn) error {
+			r, err := b.readDN(c, k, dn, withMembers)
+			if err != nil {
+				return err
+			}
+			if !landed(r, written) {
+				return fmt.Errorf("ldap: %q holds other values than the lost add wrote: %w", dn, &backends.ConflictError{Attr: k.rdn, ID: r.ID})
+			}
+			rec = r
+			return nil
+		})
+		switch {
+		case rerr == nil:
+			b.log.Debug("an add whose answer was lost had landed", "dn", dn)
+			return rec, nil
+		case errors.Is(rerr, backends.ErrConflict):
+			return backends.Record{}, rerr
+		}
+	}
+	if err != nil {
+		return backends.Record{}, classify("create", err, nil)
+	}
+	return rec, nil
+}
+
+// landed reports whether rec holds every value written (compared as the
+// directory's default matching rules would).
+func landed(rec backends.Record, written map[string][]string) bool {
+	for name, want := range written {
+		got, ok := rec.Attrs[name]
+		if !ok {
+			continue // not a mapped attribute: not read back
+		}
+		if !sameFold(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameFold(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	fa, fb := make([]string, len(a)), make([]string, len(b))
+	for i := range a {
+		fa[i], fb[i] = foldValue(a[i]), foldValue(b[i])
+	}
+	sort.Strings(fa)
+	sort.Strings(fb)
+	return slices.Equal(fa, fb)
+}
+
+func attrNames(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// readDN reads the entry at dn as a record.
+func (b *Backend) readDN(c *conn, k *kindLayout, dn string, members bool) (backends.Record, error) {
+	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+		k.classFilter, k.readAttrs(members), nil))
+	if err != nil {
+		return backends.Record{}, classify("read "+dn, err, nil)
+	}
+	recs, err := b.records(c, k, res.Entries, members)
+	if err != nil {
+		return backends.Record{}, err
+	}
+	if len(recs) == 0 {
+		return backends.Record{}, fmt.Errorf("ldap: %q has no %s: %w", dn, k.idAttr, backends.ErrNotFound)
+	}
+	return recs[0], nil
+}
+
+// conflictAt is the ConflictError for a DN that exists already, naming
+// the entry holding it when it is one of ours.
+func (b *Backend) conflictAt(c *conn, k *kindLayout, dn string) error {
+	ce := &backends.ConflictError{Attr: k.rdn}
+	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{k.idAttr}, nil))
+	if err == nil && len(res.Entries) == 1 {
+		ce.ID = k.entryID(res.Entries[0])
+	}
+	return fmt.Errorf("ldap: %q exists: %w", dn, ce)
+}
+
+// addRequest builds the add of a new entry from the mapping's attributes.
+// It returns the request, the DN and the attribute values written.
+func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) (*goldap.AddRequest, string, map[string][]string, error) {
+	written := map[string][]string{}
+	names := make([]string, 0, len(attrs))
+	for name := range attrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var refs []string
+	for _, name := range names {
+		if a, ok := k.attr(name); ok && a.Ref != "" {
+			refs = append(refs, attrs[name]...)
+		}
+	}
+	active := true
+	for _, name := range names {
+		if name == backends.AttrMembers {
+			continue
+		}
+		vals := dedupe(nonEmpty(attrs[name]))
+		if len(vals) == 0 {
+			continue
+		}
+		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
+			return nil, "", nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
+		}
+		a, _ := k.attr(name)
+		switch {
+		case a.Ref != "":
+			conv, err := b.refDNs(c, a, vals, true)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			vals = conv
+		case k.active != nil && strings.EqualFold(name, k.active.attr):
+			on, ok := parseBool(vals[0])
+			if k.active.bit != 0 {
+				if !ok {
+					return nil, "", nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
+				}
+				vals = []string{strconv.FormatInt(setBit(k.active.initial, k.active.bit, !on), 10)}
+			}
+			active = on || !ok
+		}
+		written[name] = vals
+	}
+	for _, name := range sortedKeys(k.defaults) {
+		if !hasFold(written, name) {
+			written[name] = k.defaults[name]
+		}
+	}
+	rdnVals := valuesFold(written, k.rdn)
+	if len(rdnVals) == 0 {
+		return nil, "", nil, &backends.InvalidError{Attr: k.rdn, Reason: "a new entry needs a value for its naming attribute"}
+	}
+	parent := k.parent
+	if k.active != nil && k.active.moveTo != "" && !active {
+		parent = k.active.moveTo
+	}
+	dn := k.dnFor(rdnVals[0], parent)
+	if attr, v := k.naming(rdnVals[0]); !strings.EqualFold(attr, k.rdn) {
+		written[attr] = []string{v}
+	}
+	req := goldap.NewAddRequest(dn, nil)
+	req.Attribute("objectClass", append(slices.Clone(k.objectClasses), k.auxClasses...))
+	for _, name := range sortedKeys(written) {
+		req.Attribute(name, written[name])
+	}
+	if k.member != nil {
+		ids := attrs[backends.AttrMembers]
+		vals, err := b.memberValues(c, k.member, ids)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		var mv []string
+		seen := map[string]bool{}
+		for _, id := range ids {
+			v, ok := vals[id]
+			if !ok {
+				return nil, "", nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: fmt.Sprintf("no user or group has id %q", id)}
+			}
+			if key := k.member.key(v); !seen[key] {
+				seen[key] = true
+				mv = append(mv, v)
+			}
+		}
+		if len(mv) == 0 && k.member.placeholder != "" {
+			mv = []string{k.member.placeholder}
+		}
+		if len(mv) > 0 {
+			req.Attribute(k.member.attr, mv)
+		}
+	} else if len(attrs[backends.AttrMembers]) > 0 {
+		return nil, "", nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
+	}
+	return req, dn, written, nil
+}
+
+func setBit(flags, bit int64, on bool) int64 {
+	if on {
+		return flags | bit
+	}
+	return flags &^ bit
+}
+
+func nonEmpty(vals []string) []string {
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// dedupe drops exact repeats: a directory refuses a value given twice.
+func dedupe(vals []string) []string {
+	seen := make(map[string]bool, len(vals))
+	out := vals[:0:0]
+	for _, v := range vals {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func hasFold(m map[string][]string, name string) bool {
+	return valuesFold(m, name) != nil
+}
+
+func valuesFold(m map[string][]string, name string) []string {
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// key is the comparison key of a member value.
+func (m *memberLayout) key(v string) string {
+	if m.format == formatDN {
+		return dnKey(v)
+	}
+	return foldValue(v)
+}
+
+// memberValues maps member ids (users or groups) to the values stored in
+// the member attribute. Ids that name nothing are left out.
+func (b *Backend) memberValues(c *conn, m *memberLayout, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	switch m.format {
+	case formatDN:
+		return b.dnsForIDs(c, ids, b.kinds()...)
+	case formatID:
+		es, err := b.entriesForIDs(c, ids, []string{"1.1"}, b.kinds()...)
+		if err != nil {
+			return nil, err
+		}
+		for id := range es {
+			out[id] = id
+		}
+		return out, nil
+	}
+	if b.users == nil {
+		return out, nil
+	}
+	es, err := b.entriesForIDs(c, ids, []string{m.userAttr}, b.users)
+	if err != nil {
+		return nil, err
+	}
+	for id, e := range es {
+		if v := e.GetEqualFoldAttributeValue(m.userAttr); v != "" {
+			out[id] = v
+		}
+	}
+	return out, nil
+}
+
+// refDNs converts ids of a reference attribute to DNs. An unknown id is
+// invalid when strict (writing it would store a dangling reference) and
+// dropped otherwise (removing it changes nothing).
+func (b *Backend) refDNs(c *conn, a backends.AttrSchema, ids []string, strict bool) ([]string, error) {
+	ref, err := b.layout(a.Ref)
+	if err != nil {
+		return nil, err
+	}
+	dns, err := b.dnsForIDs(c, ids, ref)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		dn, ok := dns[id]
+		if !ok {
+			if strict {
+				return nil, &backends.InvalidError{Attr: a.Name, Reason: fmt.Sprintf("no %s has id %q", strings.ToLower(string(a.Ref)), id)}
+			}
+			continue
+		}
+		out = append(out, dn)
+	}
+	return out, nil
+}
+
+// checkUnique looks for another entry of kind k holding a value of one of
+// the mapping's unique attributes in attrs, with one equality search.
+func (b *Backend) checkUnique(c *conn, k *kindLayout, attrs map[string][]string, self string) error {
+	var terms []string
+	var uniq []string
+	for _, name := range sortedKeys(attrs) {
+		a, ok := k.attr(name)
+		if !ok || !a.Unique || a.Ref != "" {
+			continue
+		}
+		vals := nonEmpty(attrs[name])
+		if len(vals) == 0 {
+			continue
+		}
+		uniq = append(uniq, name)
+		for _, v := range vals {
+			terms = append(terms, "("+name+"="+goldap.EscapeFilter(v)+")")
+		}
+	}
+	if len(terms) == 0 {
+		return nil
+	}
+	f := "(&" + k.classFilter + "(|" + strings.Join(terms, "") + ")"
+	if self != "" {
+		if idf, ok := k.idFilter(self); ok {
+			f += "(!" + idf + ")"
+		}
+	}
+	f += ")"
+	res, err := c.search(goldap.NewSearchRequest(k.searchBase, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 2, 0, false,
+		f, append([]string{k.idAttr}, uniq...), nil))
+	if err != nil && resultCode(err) != int(goldap.LDAPResultSizeLimitExceeded) {
+		return classify("uniqueness check", err, nil)
+	}
+	if res == nil || len(res.Entries) == 0 {
+		return nil
+	}
+	e := res.Entries[0]
+	attr := uniq[0]
+	// Name the attribute whose value the holder has, in precedence of the
+	// mapping order (a folded comparison stands in for the matching rule).
+found:
+	for _, name := range uniq {
+		for _, have := range e.GetEqualFoldAttributeValues(name) {
+			for _, v := range attrs[name] {
+				if foldValue(have) == foldValue(v) {
+					attr = name
+					break found
+				}
+			}
+		}
+	}
+	return fmt.Errorf("ldap: %s is taken: %w", attr, &backends.ConflictError{Attr: attr, ID: k.entryID(e)})
+}
