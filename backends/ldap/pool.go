@@ -49,6 +49,7 @@ func newPool(c Config, log hclog.Logger) (*pool, error) {
 		}
 		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 		var nc net.Conn
+		var err error
 		if u.Scheme == "ldaps" {
 			td := &tls.Dialer{NetDialer: d, Config: tlsCfg}
 			nc, err = td.DialContext(ctx, "tcp", host)
