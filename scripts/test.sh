@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test against real servers: starts a throwaway PostgreSQL (the
-# script installs it with apt-get when missing), runs `go test -race ./...`
-# with CI=true semantics for the server-backed tests (they fail, not skip,
-# if their server is missing), runs each fuzz target briefly, and stops
-# the servers whatever happens.
+# Runs every test against real servers: starts a throwaway PostgreSQL and a
+# throwaway slapd (each script installs its server with apt-get when it is
+# missing, never touching a system instance), runs `go vet` and
+# `go test -race ./...` with the servers' addresses in the environment,
+# runs each fuzz target briefly, and stops the servers whatever happens.
+# Tests that need a server fail (never skip) under CI=true when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 
 cleanup() {
 	if [[ -n "${SCIMBRIDGE_PG_DIR:-}" ]]; then scripts/pg-stop.sh "$SCIMBRIDGE_PG_DIR" || true; fi
+	if [[ -n "${SCIMBRIDGE_LDAP_DIR:-}" ]]; then scripts/slapd-stop.sh "$SCIMBRIDGE_LDAP_DIR" || true; fi
 }
 trap cleanup EXIT
 
 eval "$(scripts/pg-start.sh)"
-export SCIMBRIDGE_PG_DSN SCIMBRIDGE_PG_DIR
+eval "$(scripts/slapd-start.sh)"
 
 go vet ./...
-go test -race -count=1 -timeout 20m ./...
+go test -race -count=1 -timeout 30m ./...
 scripts/fuzz.sh "${FUZZTIME:-10s}"
