@@ -56,7 +56,7 @@ func forEachTarget(t *testing.T, f func(t *testing.T, s *stack)) {
 	}
 }
 
-func newPGSchema(t *testing.T) string {
+func newPGSchema(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("SCIMBRIDGE_PG_DSN")
 	if base == "" {
@@ -85,7 +85,7 @@ func newPGSchema(t *testing.T) string {
 // → Pharos backend → mapping → bridge → Gin), behind an httptest server,
 // plus a direct connection to the target database to check stored rows.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	app   *app
 	token string
@@ -94,7 +94,7 @@ type stack struct {
 	tg    target
 }
 
-func newStack(t *testing.T, tg target) *stack {
+func newStack(t testing.TB, tg target) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings/entra-to-pharos.yaml"))
@@ -187,7 +187,7 @@ func (s *stack) must(status int, method, pathAndQuery string, body any) answer {
 }
 
 // fixture returns the request body of a bridge/scim Entra fixture.
-func fixture(t *testing.T, name string) map[string]any {
+func fixture(t testing.TB, name string) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "bridge/scim/testdata/entra", name+".json"))
 	require.NoError(t, err)

@@ -492,11 +492,11 @@ func TestDSN(t *testing.T) {
 		want   string
 	}{
 		{"writer", "/var/lib/scimbridge/state.db", 5 * time.Second, true,
-			"file:///var/lib/scimbridge/state.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"},
+			"file:///var/lib/scimbridge/state.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"},
 		{"reader", "/d/s.db", 1500 * time.Microsecond, false,
-			"file:///d/s.db?_pragma=busy_timeout(2)&_pragma=journal_mode(WAL)&_pragma=query_only(1)"},
+			"file:///d/s.db?_pragma=busy_timeout(2)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=query_only(1)"},
 		{"escaped", "/d/a b?#%.db", 0, true,
-			"file:///d/a%20b%3F%23%25.db?_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_txlock=immediate"},
+			"file:///d/a%20b%3F%23%25.db?_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, dsn(tc.path, tc.busy, tc.writer))
