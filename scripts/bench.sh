@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against real servers, started here like `make test`
+# does (throwaway PostgreSQL and slapd). Each benchmark measures the bridge
+# and the raw target in the same run and reports the ratio (x-raw): on a
+# shared 2-core machine absolute numbers are noise, ratios are not.
+# BENCHTIME (default 300x) sets -benchtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+
+cleanup() {
+	if [[ -n "${SCIMBRIDGE_PG_DIR:-}" ]]; then scripts/pg-stop.sh "$SCIMBRIDGE_PG_DIR" || true; fi
+	if [[ -n "${SCIMBRIDGE_LDAP_DIR:-}" ]]; then scripts/slapd-stop.sh "$SCIMBRIDGE_LDAP_DIR" || true; fi
+}
+trap cleanup EXIT
+
+eval "$(scripts/pg-start.sh)"
+eval "$(scripts/slapd-start.sh)"
+
+go test -run '^$' -bench . -benchtime "${BENCHTIME:-300x}" -benchmem ./... | grep -Ev '^(PASS|ok |\?|goos|goarch|cpu|pkg)'
