@@ -102,7 +102,30 @@ func (k *kindLayout) naming(value string) (string, string) {
 // value (RFC 4514), never as a filter.
 func (k *kindLayout) rdnFor(value string) string {
 	attr, v := k.naming(value)
-	return attr + "=" + goldap.EscapeDN(v)
+	return attr + "=" + escapeDN(v)
+}
+
+// escapeDN escapes one RDN value: goldap.EscapeDN (RFC 4514 §2.4), plus
+// every control character as \xx, which slapd needs: it takes a leading
+// tab for insignificant space, which would leave a following '#' unescaped.
+func escapeDN(v string) string {
+	e := goldap.EscapeDN(v)
+	if !strings.ContainsFunc(e, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return e
+	}
+	const hexDigits = "0123456789abcdef"
+	var sb strings.Builder
+	for i := 0; i < len(e); i++ {
+		c := e[i]
+		if c < 0x20 || c == 0x7f {
+			sb.WriteByte('\\')
+			sb.WriteByte(hexDigits[c>>4])
+			sb.WriteByte(hexDigits[c&0xf])
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
 }
 
 // dnFor builds the DN of an entry named value under parent.

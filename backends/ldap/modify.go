@@ -594,7 +594,7 @@ func firstRDN(dn string) string {
 	}
 	var parts []string
 	for _, a := range d.RDNs[0].Attributes {
-		parts = append(parts, a.Type+"="+goldap.EscapeDN(a.Value))
+		parts = append(parts, a.Type+"="+escapeDN(a.Value))
 	}
 	return strings.Join(parts, "+")
 }
