@@ -95,7 +95,9 @@ type fixture struct {
 
 // newFixture builds a tenant service on a real Pharos SQLite store and a
 // real SQLite state store, with the shipped Entra mapping.
-func newFixture(t *testing.T, mutate ...func(*Options)) *fixture { return newFixtureTB(t, true, mutate...) }
+func newFixture(t *testing.T, mutate ...func(*Options)) *fixture {
+	return newFixtureTB(t, true, mutate...)
+}
 
 func newFixtureTB(t testing.TB, withState bool, mutate ...func(*Options)) *fixture {
 	t.Helper()
