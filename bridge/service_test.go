@@ -95,11 +95,7 @@ type fixture struct {
 
 // newFixture builds a tenant service on a real Pharos SQLite store and a
 // real SQLite state store, with the shipped Entra mapping.
-func newFixture(t *testing.T, mutate ...func(*Options)) *fixture {
-	return newFixtureTB(t, true, mutate...)
-}
-
-func newFixtureTB(t testing.TB, withState bool, mutate ...func(*Options)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	m, err := mapping.Load("../configs/mappings/entra-to-pharos.yaml")
@@ -117,9 +113,6 @@ func newFixtureTB(t testing.TB, withState bool, mutate ...func(*Options)) *fixtu
 		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info, JSONFormat: true})}
 	for _, f := range mutate {
 		f(&o)
-	}
-	if !withState {
-		o.State = nil
 	}
 	return &fixture{svc: NewService(o), be: fb, state: st, logs: logs}
 }
