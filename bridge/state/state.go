@@ -1,8 +1,8 @@
 // Package state owns what the bridge remembers between requests and across
-// replicas: token hashes, idempotency records, resource versions and
-// per-resource locks. Implementations live in subpackages (sqlitestate for a
-// single node, redisstate for many) and are held to one contract suite,
-// statetest. It imports no other project package.
+// replicas: token hashes, idempotency records, resource versions,
+// per-resource locks and the durable retry queue. Implementations live in
+// subpackages (sqlitestate for a single node, redisstate for many) and are
+// held to one contract suite, statetest. It imports no other project package.
 package state
 
 import (
@@ -81,6 +81,7 @@ type Store interface {
 	Idempotency
 	Versions
 	Locks
+	Queue
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -97,6 +98,11 @@ type Sweeper interface {
 // Sentinel errors.
 var (
 	ErrNotFound = errors.New("state: not found")
+	// ErrConflict means a queue job is not in a state that allows the call:
+	// Ack, Retry or Bury by an owner whose lease is gone (it expired and
+	// another worker leased the job, or an operator requeued it), or Requeue
+	// of a job a worker holds.
+	ErrConflict = errors.New("state: conflict")
 	// ErrUnavailable means the store could not be reached; the bridge keeps
 	// serving without it where it can.
 	ErrUnavailable = errors.New("state: store unavailable")

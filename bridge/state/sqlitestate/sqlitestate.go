@@ -1,6 +1,7 @@
 // Package sqlitestate owns the embedded state store: token hashes,
-// idempotency records, resource versions and per-resource locks kept in one
-// SQLite file (modernc.org/sqlite, no cgo) for a single-node bridge.
+// idempotency records, resource versions, per-resource locks and the retry
+// queue kept in one SQLite file (modernc.org/sqlite, no cgo) for a
+// single-node bridge.
 //
 // The file is in WAL mode with a busy timeout, so that the CLI (`token`,
 // `queue` commands) can open the same file while `serve` runs: readers never
@@ -14,9 +15,16 @@
 // idempotency records and locks are removed lazily (an expired answer when
 // it is read, an expired lock when it is taken) and by Sweep.
 //
+// Durability: the file runs with synchronous=NORMAL, which in WAL mode
+// syncs at checkpoints rather than at every commit, so a power loss may
+// forget the last idempotency records, versions and locks (all safe to
+// forget) but never corrupts the file. Queue writes are the exception: each
+// commits with synchronous=FULL (see queueTx), because a queued job is a
+// write the bridge has promised to apply.
+//
 // The schema is versioned with PRAGMA user_version and the numbered files
 // embedded from schema/: Open applies the ones the file has not seen yet, in
-// one transaction. Later tables (the retry queue) are added as new files.
+// one transaction. New tables are added as new files.
 package sqlitestate
 
 import (

@@ -304,7 +304,7 @@ func TestSchema(t *testing.T) {
 	var have int
 	require.NoError(t, db.QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&have))
 	require.Equal(t, want, have)
-	for _, table := range []string{"tokens", "answers", "versions", "locks"} {
+	for _, table := range []string{"tokens", "answers", "versions", "locks", "jobs"} {
 		require.Zero(t, count(t, db, table), table)
 	}
 
