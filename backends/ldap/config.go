@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,7 +206,13 @@ func decodeConfig(raw backends.Config) (Config, []error) {
 // strictDecode decodes a YAML-decoded value into out through JSON, which
 // rejects unknown keys and mistyped values with a message naming them.
 func strictDecode(in map[string]any, out any) error {
-	b, err := json.Marshal(normalizeYAML(in))
+	norm := normalizeYAML(in)
+	// encoding/json matches keys case-insensitively; a mapping file's
+	// keys are exact, so bindDn is a typo, not bindDN.
+	if err := exactKeys(norm, reflect.TypeOf(out)); err != nil {
+		return err
+	}
+	b, err := json.Marshal(norm)
 	if err != nil {
 		return err
 	}
@@ -213,6 +220,35 @@ func strictDecode(in map[string]any, out any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(out); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// exactKeys checks that every key of v is a json tag of t, exactly,
+// descending into nested structs.
+func exactKeys(v any, t reflect.Type) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	m, ok := v.(map[string]any)
+	if !ok || t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" {
+			fields[tag] = f.Type
+		}
+	}
+	for _, k := range sortedKeys(m) {
+		ft, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("unknown field %q", k)
+		}
+		if err := exactKeys(m[k], ft); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
 	}
 	return nil
 }
