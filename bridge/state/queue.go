@@ -118,9 +118,12 @@ type Queue interface {
 	Enqueue(ctx context.Context, j Job) (Job, error)
 	// Lease hands owner up to max jobs for lease: first jobs whose lease ran
 	// out at now (their worker is presumed dead), then due pending jobs,
-	// oldest first, each the earliest pending job of a resource no worker
-	// holds. Every job leased gets Attempts+1, Owner and LeaseUntil =
-	// now+lease. It returns no jobs and no error when nothing is due.
+	// each the earliest pending job of a resource no worker holds, oldest
+	// first within a tenant (tenants may be interleaved). Every job leased
+	// gets Attempts+1, Owner and LeaseUntil = now+lease. It returns no jobs
+	// and no error when nothing is due; on an error it has leased nothing
+	// the caller must handle (anything it did lease runs out and is leased
+	// again).
 	Lease(ctx context.Context, owner string, now time.Time, max int, lease time.Duration) ([]Job, error)
 	// Extend renews owner's lease on a job it holds to until; the worker
 	// calls it while a long attempt runs. ErrConflict if owner lost it.

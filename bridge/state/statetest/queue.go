@@ -522,6 +522,23 @@ func testQueue(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("ListLeasedInEnqueueOrder", func(t *testing.T) {
+		t.Parallel()
+		s := newTestStore(t, open)
+		var want []string
+		for i := range 4 {
+			want = append(want, enqueue(t, s, newJob("acme", fmt.Sprintf("r%d", i))).ID)
+		}
+		now := at()
+		require.Equal(t, want, leaseIDs(t, s, "w", now, 10))
+		// Lease expiry order differs from enqueue order.
+		require.NoError(t, s.Extend(t.Context(), want[0], "w", now.Add(10*time.Hour)))
+		require.NoError(t, s.Extend(t.Context(), want[1], "w", now.Add(5*time.Hour)))
+		got, err := s.List(t.Context(), state.JobFilter{State: state.JobLeased}, 2)
+		require.NoError(t, err)
+		require.Equal(t, want[:2], ids(got))
+	})
+
 	t.Run("Stats", func(t *testing.T) {
 		t.Parallel()
 		s := newTestStore(t, open)
