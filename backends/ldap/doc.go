@@ -79,7 +79,11 @@
 // id: a new entry is named RDN=value,parent,baseDN with the value escaped
 // as one RDN value (RFC 4514, plus control characters as \xx), and a write
 // that changes the naming attribute's value (even its case) renames the
-// entry with ModifyDN first, deleting the old RDN value.
+// entry with ModifyDN first, deleting the old RDN value. After a rename (or
+// a move on disable) the group member values and manager references
+// holding the old DN are pointed at the new one, as OpenLDAP's refint
+// overlay would (AD rewrites its linked attributes itself; then none hold
+// the old DN).
 //
 // # Names
 //

@@ -211,13 +211,17 @@ func TestRename(t *testing.T) {
 	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Replace, Attr: "cn", Values: []string{"Finance, EMEA"}}}))
 	requireDN(t, `cn=Finance\, EMEA,ou=groups,`+ou, rawEntry(t, ou, g.ID).DN)
 
-	// slapd has no referential integrity here: the member DN is stale,
-	// but the member is read back by what is still there (the renamed
-	// entry is not found under its old DN). Entra rewrites memberships
-	// it sees missing; the backend never invents one.
-	got, err := b.Get(ctx, backends.User, u.ID, false)
+	// The test slapd has no refint overlay: the backend itself points the
+	// group's member value at the new DN.
+	requireDN(t, "uid=alice.smith,ou=people,"+ou, rawEntry(t, ou, g.ID, "member").GetAttributeValue("member"))
+	require.Equal(t, []string{u.ID}, mustGetMembers(t, b, g.ID))
+	boss := create(t, b, backends.User, user("boss"))
+	emp := create(t, b, backends.User, user("emp", "manager", boss.ID))
+	require.NoError(t, b.Modify(ctx, backends.User, boss.ID, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{"the.boss"}}}))
+	requireDN(t, "uid=the.boss,ou=people,"+ou, rawEntry(t, ou, emp.ID, "manager").GetAttributeValue("manager"))
+	got, err := b.Get(ctx, backends.User, emp.ID, false)
 	require.NoError(t, err)
-	require.Equal(t, []string{"alice.smith"}, got.Attrs["uid"])
+	require.Equal(t, []string{boss.ID}, got.Attrs["manager"])
 
 	long := strings.Repeat("Ünïcødé ", 40)
 	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{long}}}))

@@ -73,6 +73,9 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 				return classify("rename", err, []string{k.rdn})
 			}
 			dn = newDN(e.DN, rdn, p.newParent)
+			if err := b.relink(c, k, e.DN, dn); err != nil {
+				return err
+			}
 		}
 		return b.apply(c, k, dn, p.mods)
 	})
@@ -571,6 +574,45 @@ func (b *Backend) unlink(c *conn, k *kindLayout, e *goldap.Entry, id string) err
 				if err := b.apply(c, rk, re.DN, []mod{{goldap.DeleteAttribute, name, []string{e.DN}}}); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// relink points the groups and references (manager) that hold oldDN at
+// newDN after a rename, as OpenLDAP's refint overlay would: a directory
+// without it keeps the old DN, which then names nothing. Where the
+// directory rewrites them itself (AD's linked attributes) nothing holds the
+// old DN any more and nothing is written.
+func (b *Backend) relink(c *conn, k *kindLayout, oldDN, newDN string) error {
+	type ref struct {
+		k    *kindLayout
+		attr string
+	}
+	var refs []ref
+	if g := b.groups; g != nil && g.member != nil && g.member.format == formatDN {
+		refs = append(refs, ref{g, g.member.attr})
+	}
+	for _, rk := range b.kinds() {
+		for _, name := range rk.attrNames {
+			if a, _ := rk.attr(name); a.Ref == k.kind {
+				refs = append(refs, ref{rk, name})
+			}
+		}
+	}
+	for _, r := range refs {
+		res, err := c.search(goldap.NewSearchRequest(r.k.searchBase, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			"(&"+r.k.classFilter+"("+r.attr+"="+goldap.EscapeFilter(oldDN)+"))", []string{"1.1"}, nil))
+		if err != nil {
+			return classify("find references to "+oldDN, err, nil)
+		}
+		for _, re := range res.Entries {
+			if err := b.apply(c, r.k, re.DN, []mod{
+				{goldap.DeleteAttribute, r.attr, []string{oldDN}},
+				{goldap.AddAttribute, r.attr, []string{newDN}},
+			}); err != nil {
+				return err
 			}
 		}
 	}
