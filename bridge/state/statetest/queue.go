@@ -395,6 +395,38 @@ func testQueue(t *testing.T, open opener) {
 		require.ErrorIs(t, s.Bury(t.Context(), "no-such-job", "w", "x", "y"), state.ErrNotFound)
 	})
 
+	t.Run("RequeueGoesFirst", func(t *testing.T) {
+		t.Parallel()
+		s := newTestStore(t, open)
+		// a1 dies; a2 is next in line (due, not yet leased) when the
+		// operator re-runs a1, which takes its place back ahead of a2.
+		a1 := enqueue(t, s, newJob("acme", "a"))
+		a2 := enqueue(t, s, newJob("acme", "a"))
+		now := at()
+		require.Equal(t, []string{a1.ID}, leaseIDs(t, s, "w", now, 10))
+		require.NoError(t, s.Bury(t.Context(), a1.ID, "w", "x", "c"))
+		require.NoError(t, s.Requeue(t.Context(), a1.ID))
+		require.Equal(t, []string{a1.ID}, leaseIDs(t, s, "w", now, 10))
+		require.NoError(t, s.Ack(t.Context(), a1.ID, "w"))
+		require.Equal(t, []string{a2.ID}, leaseIDs(t, s, "w", now, 10))
+	})
+
+	t.Run("EnqueueNotBefore", func(t *testing.T) {
+		t.Parallel()
+		s := newTestStore(t, open)
+		now := at()
+		j := newJob("acme", "a")
+		j.NotBefore = now.Add(time.Minute)
+		a1 := enqueue(t, s, j)
+		a2 := enqueue(t, s, newJob("acme", "a"))
+		b1 := enqueue(t, s, newJob("acme", "b"))
+		require.Equal(t, []string{b1.ID}, leaseIDs(t, s, "w", now, 10), "a1 is not due, a2 waits behind it")
+		require.NoError(t, s.Ack(t.Context(), b1.ID, "w"))
+		require.Equal(t, []string{a1.ID}, leaseIDs(t, s, "w", now.Add(time.Minute), 10))
+		require.NoError(t, s.Ack(t.Context(), a1.ID, "w"))
+		require.Equal(t, []string{a2.ID}, leaseIDs(t, s, "w", now.Add(time.Minute), 10))
+	})
+
 	t.Run("DropUnblocks", func(t *testing.T) {
 		t.Parallel()
 		s := newTestStore(t, open)
