@@ -347,6 +347,24 @@ func TestCluster(t *testing.T) {
 	})
 }
 
+// TestSentinel runs the contract through a Sentinel: the store finds the
+// master by name and CheckServer reads the master's settings.
+func TestSentinel(t *testing.T) {
+	master := startServer(t, durable...)
+	sentinel := startSentinel(t, master)
+	o := Options{Addrs: []string{sentinel.addr()}, MasterName: "mymaster"}
+	statetest.Run(t, func(t testing.TB) state.Store { return openStore(t, o) })
+
+	s := newTestStore(t, o)
+	problems, err := s.CheckServer(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	require.NoError(t, s.PutAnswer(t.Context(), "k", state.Answer{Status: 200}, time.Minute))
+	direct := newTestStore(t, Options{URL: master.url(), KeyPrefix: s.k.prefix})
+	_, err = direct.Answer(t.Context(), "k")
+	require.NoError(t, err, "the write went to the master")
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(errors.Join(errors.New("must"), err))

@@ -101,6 +101,8 @@ type server struct {
 	dir  string
 	port int
 	args []string
+	// conf is a config file to start with, if any (Sentinel needs one).
+	conf string
 	cmd  *exec.Cmd
 	// exited is closed when the running process has exited and been reaped.
 	exited chan struct{}
@@ -111,10 +113,24 @@ type server struct {
 // when tb ends.
 func startServer(tb testing.TB, args ...string) *server {
 	tb.Helper()
+	return startWithConfig(tb, "", args...)
+}
+
+// startSentinel starts a Sentinel that monitors master as "mymaster".
+func startSentinel(tb testing.TB, master *server) *server {
+	tb.Helper()
+	conf := filepath.Join(tb.TempDir(), "sentinel.conf")
+	require.NoError(tb, os.WriteFile(conf,
+		[]byte("sentinel monitor mymaster 127.0.0.1 "+strconv.Itoa(master.port)+" 1\n"), 0o600))
+	return startWithConfig(tb, conf, "--sentinel")
+}
+
+func startWithConfig(tb testing.TB, conf string, args ...string) *server {
+	tb.Helper()
 	requireRedis(tb)
 	bin, err := exec.LookPath("redis-server")
 	require.NoError(tb, err, "redis-server is not on PATH (scripts/redis-start.sh installs it)")
-	s := &server{bin: bin, dir: tb.TempDir(), args: args}
+	s := &server{bin: bin, dir: tb.TempDir(), args: args, conf: conf}
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(tb)
 		if err := s.tryStart(tb); err == nil {
@@ -142,10 +158,14 @@ func (s *server) url() string  { return "redis://" + s.addr() + "/0" }
 // waits until it answers PING (which it does only once its data is
 // loaded).
 func (s *server) tryStart(tb testing.TB) error {
-	args := append([]string{
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf) // a config file must come first
+	}
+	args = append(append(args,
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"), "--daemonize", "no",
-	}, s.args...)
+	), s.args...)
 	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		return err

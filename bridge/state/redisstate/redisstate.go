@@ -322,10 +322,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Client returns the underlying client, for health checks that need more
-// than Ping. The store owns it: do not close it.
-func (s *Store) Client() redis.UniversalClient { return s.c }
-
 // begin checks, before any I/O, that the store is open and ctx is live, so
 // that a call on a closed store or with a done context applies nothing.
 func (s *Store) begin(ctx context.Context, op string) error {
