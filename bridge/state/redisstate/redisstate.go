@@ -59,8 +59,14 @@
 // backoff, only calls whose replay changes nothing: reads, PutToken,
 // PutAnswer, TryLock, Unlock, and Enqueue and Lease, which carry an id the
 // script remembers. Cluster clients still follow MOVED and ASK, and may
-// replay on a dropped connection within their redirect budget; every script
-// here is written so that such a replay cannot apply a job twice.
+// replay on a dropped connection within their redirect budget; such a
+// replay can at worst report a conflict or a missing job for a change that
+// was made, or bump a version twice (a stored answer goes stale sooner): it
+// never enqueues or hands out a job twice.
+//
+// go-redis logs dial failures through its own logger (redis.SetLogger),
+// once per failed call while Redis is down; the program routes or silences
+// it.
 //
 // Errors that mean Redis cannot serve now (connection refused or dropped,
 // timeouts, a closed store, LOADING, READONLY, MASTERDOWN, CLUSTERDOWN,
@@ -69,7 +75,8 @@
 //
 // Time: answers and locks expire by the Redis server's clock (PX); the
 // queue goes by the times its callers pass (Lease's now, NotBefore),
-// like sqlitestate.
+// like sqlitestate. A job Lease has found due stays due, even for a later
+// Lease whose clock is behind.
 package redisstate
 
 import (
