@@ -23,7 +23,7 @@ import (
 // for its few requests, a connection that saw a network error is
 // destroyed, and the next Acquire dials and binds a fresh one (reconnect).
 type pool struct {
-	p       *puddle.Pool[*goldap.Conn]
+	p       *puddle.Pool[*pconn]
 	slots   chan struct{} // MaxConcurrent: running or waiting operations
 	timeout time.Duration
 	log     hclog.Logger
@@ -36,7 +36,7 @@ func newPool(c Config, log hclog.Logger) (*pool, error) {
 	}
 	u, _ := url.Parse(c.URL) // checked by decodeConfig
 	timeout := time.Duration(c.Timeout)
-	dial := func(ctx context.Context) (*goldap.Conn, error) {
+	dial := func(ctx context.Context) (*pconn, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		host := u.Host
@@ -87,12 +87,17 @@ func newPool(c Config, log hclog.Logger) (*pool, error) {
 			_ = l.Close()
 			return nil, fmt.Errorf("ldap: connect %s: %w: %w", c.URL, backends.ErrUnavailable, ctx.Err())
 		}
-		return l, nil
+		return &pconn{l: l, nc: nc}, nil
 	}
-	pp, err := puddle.NewPool(&puddle.Config[*goldap.Conn]{
+	pp, err := puddle.NewPool(&puddle.Config[*pconn]{
 		Constructor: dial,
-		Destructor:  func(l *goldap.Conn) { _ = l.Close() },
-		MaxSize:     int32(c.PoolSize),
+		Destructor: func(pc *pconn) {
+			// The socket first: go-ldap's Close waits for its
+			// goroutines, which a socket closed under them ends.
+			_ = pc.nc.Close()
+			_ = pc.l.Close()
+		},
+		MaxSize: int32(c.PoolSize),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ldap: pool: %w", err)
@@ -131,12 +136,20 @@ func tlsConfig(c Config) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// pconn is a pooled connection: go-ldap's and the socket under it, which
+// the pool closes directly to end a request go-ldap would wait on.
+type pconn struct {
+	l  *goldap.Conn
+	nc net.Conn
+}
+
 // conn is one acquired connection, bound to the operation's context: every
 // request gets the smaller of the configured timeout and what is left of
 // the context's deadline, and a cancelled context closes the connection,
 // which ends the request in flight.
 type conn struct {
 	l       *goldap.Conn
+	nc      net.Conn
 	ctx     context.Context
 	timeout time.Duration
 	broken  bool
@@ -158,7 +171,7 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 	}
 	// A stale idle connection (the server closed it) is replaced at once
 	// rather than failing the operation.
-	var res *puddle.Resource[*goldap.Conn]
+	var res *puddle.Resource[*pconn]
 	for {
 		var err error
 		actx, cancel := context.WithTimeout(ctx, p.timeout)
@@ -173,13 +186,14 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 			}
 			return fmt.Errorf("ldap: waiting for a connection: %w: %w", backends.ErrUnavailable, err)
 		}
-		if !res.Value().IsClosing() {
+		if !res.Value().l.IsClosing() {
 			break
 		}
 		res.Destroy()
 	}
-	c := &conn{l: res.Value(), ctx: ctx, timeout: p.timeout}
-	stop := context.AfterFunc(ctx, func() { _ = c.l.Close() })
+	c := &conn{l: res.Value().l, nc: res.Value().nc, ctx: ctx, timeout: p.timeout}
+	// Closing the socket ends whatever request is in flight at once.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
 	err := f(c)
 	// stop reports false when the context ended and closed the connection.
 	if fired := !stop(); fired || c.broken || isNetwork(err) || c.l.IsClosing() {
@@ -206,6 +220,10 @@ func (c *conn) arm() error {
 		}
 	}
 	c.l.SetTimeout(t)
+	// go-ldap's timeout covers waiting for the answer, not sending the
+	// request: a server that stopped reading (SIGSTOP, a full window)
+	// would block the write, and every later request, for ever.
+	_ = c.nc.SetWriteDeadline(time.Now().Add(t))
 	return nil
 }
 
