@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/scimbridge/scimbridge/backends"
+	ldapbackend "github.com/scimbridge/scimbridge/backends/ldap"
 	"github.com/scimbridge/scimbridge/backends/pharos"
 	"github.com/scimbridge/scimbridge/bridge"
 	"github.com/scimbridge/scimbridge/bridge/config"
@@ -22,6 +23,7 @@ import (
 func registry() backends.Registry {
 	return backends.Registry{
 		"pharos": pharos.Driver{},
+		"ldap":   ldapbackend.Driver{},
 	}
 }
 
