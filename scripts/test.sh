@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test against real servers: starts a throwaway PostgreSQL and a
-# throwaway slapd (each script installs its server with apt-get when it is
+# Runs every test against real servers: starts a throwaway PostgreSQL, slapd
+# and redis-server (each script installs its server with apt-get when it is
 # missing, never touching a system instance), runs `go vet` and
 # `go test -race ./...` with the servers' addresses in the environment,
 # runs each fuzz target briefly, and stops the servers whatever happens.
@@ -12,11 +12,13 @@ export GOTOOLCHAIN=local
 cleanup() {
 	if [[ -n "${SCIMBRIDGE_PG_DIR:-}" ]]; then scripts/pg-stop.sh "$SCIMBRIDGE_PG_DIR" || true; fi
 	if [[ -n "${SCIMBRIDGE_LDAP_DIR:-}" ]]; then scripts/slapd-stop.sh "$SCIMBRIDGE_LDAP_DIR" || true; fi
+	if [[ -n "${SCIMBRIDGE_REDIS_DIR:-}" ]]; then scripts/redis-stop.sh "$SCIMBRIDGE_REDIS_DIR" || true; fi
 }
 trap cleanup EXIT
 
 eval "$(scripts/pg-start.sh)"
 eval "$(scripts/slapd-start.sh)"
+eval "$(scripts/redis-start.sh)"
 
 go vet ./...
 go test -race -count=1 -timeout 30m ./...
