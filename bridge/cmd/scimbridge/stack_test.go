@@ -96,8 +96,21 @@ type stack struct {
 
 func newStack(t testing.TB, tg target) *stack {
 	t.Helper()
+	s := newBridge(t, `{ type: pharos, config: { driver: `+tg.driver+`, dsn: '`+tg.dsn+`', init: true } }`, "configs/mappings/entra-to-pharos.yaml")
+	db, err := sql.Open(tg.sqlDrv, tg.dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	s.db, s.tg = db, tg
+	return s
+}
+
+// newBridge starts the whole bridge for one tenant "default" with the
+// given backend block (YAML flow form) and mapping (relative to the
+// repository root), and generates its token.
+func newBridge(t testing.TB, backend, mappingFile string) *stack {
+	t.Helper()
 	dir := t.TempDir()
-	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings/entra-to-pharos.yaml"))
+	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, mappingFile))
 	require.NoError(t, err)
 	cfgText := `
 listen: 127.0.0.1:0
@@ -108,7 +121,7 @@ limits: { body_bytes: 65536, request_timeout: 20s, write_retries: 2 }
 tokens: { validity: 8760h, grace: 24h, file: ` + filepath.Join(dir, "token.txt") + ` }
 tenants:
   - name: default
-    backend: { type: pharos, config: { driver: ` + tg.driver + `, dsn: '` + tg.dsn + `', init: true } }
+    backend: ` + backend + `
     mapping: ` + mappingPath + `
 `
 	cfgPath := filepath.Join(dir, "bridge.yaml")
@@ -123,10 +136,7 @@ tenants:
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	db, err := sql.Open(tg.sqlDrv, tg.dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2", db: db, tg: tg}
+	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2"}
 }
 
 // answer is one HTTP exchange's result.
