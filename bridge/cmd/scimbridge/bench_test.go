@@ -1,12 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net/url"
 	"sort"
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
 )
 
@@ -105,4 +107,133 @@ func report(b *testing.B, bridge, raw []time.Duration) {
 	if rp50 > 0 {
 		b.ReportMetric(float64(bp50)/float64(rp50), "x-raw")
 	}
+}
+
+// LDAP: the same comparisons on the test slapd with the shipped OpenLDAP
+// mapping, and member adds to a large group through Entra-shaped PATCHes
+// (coalesced into one Modify per request) against one raw Modify per
+// member. -ldap.members sets the group size (the issue's figure: 20000).
+var benchMembers = flag.Int("ldap.members", 2000, "members of the large group in BenchmarkLDAPGroupMembers")
+
+func BenchmarkLDAPCreateVsRawAdd(b *testing.B) {
+	s := newLDAPStack(b)
+	var bridge, raw []time.Duration
+	for i := 0; i < b.N; i++ {
+		u := fixture(b, "create-user")
+		u["externalId"], u["userName"] = fmt.Sprintf("b-%d", i), fmt.Sprintf("bench%d@contoso.com", i)
+		start := time.Now()
+		s.must(201, "POST", "/Users", u)
+		bridge = append(bridge, time.Since(start))
+
+		add := goldap.NewAddRequest(fmt.Sprintf("uid=raw%d@contoso.com,ou=people,%s", i, s.base), nil)
+		add.Attribute("objectClass", []string{"inetOrgPerson", "scimBridgeUser"})
+		for k, v := range map[string]string{"uid": fmt.Sprintf("raw%d@contoso.com", i), "cn": "givenName familyName", "sn": "familyName",
+			"givenName": "givenName", "mail": fmt.Sprintf("raw%d@contoso.com", i), "scimExternalId": fmt.Sprintf("r-%d", i), "scimActive": "TRUE"} {
+			add.Attribute(k, []string{v})
+		}
+		start = time.Now()
+		if err := s.conn.Add(add); err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, time.Since(start))
+	}
+	report(b, bridge, raw)
+}
+
+func BenchmarkLDAPFilterVsRawSearch(b *testing.B) {
+	s := newLDAPStack(b)
+	const n = 200
+	for i := range n {
+		u := fixture(b, "create-user")
+		u["externalId"], u["userName"] = fmt.Sprintf("b-%d", i), fmt.Sprintf("bench%d@contoso.com", i)
+		s.must(201, "POST", "/Users", u)
+	}
+	b.ResetTimer()
+	var bridge, raw []time.Duration
+	for i := 0; i < b.N; i++ {
+		upn := fmt.Sprintf("BENCH%d@contoso.com", i%n)
+		start := time.Now()
+		a := s.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "`+upn+`"`), nil)
+		bridge = append(bridge, time.Since(start))
+		if a.body["totalResults"] != float64(1) {
+			b.Fatalf("want one user: %s", a.raw)
+		}
+		start = time.Now()
+		if _, err := s.conn.Search(goldap.NewSearchRequest("ou=people,"+s.base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			"(&(objectClass=inetOrgPerson)(uid="+goldap.EscapeFilter(upn)+"))", []string{"*", "entryUUID"}, nil)); err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, time.Since(start))
+	}
+	report(b, bridge, raw)
+}
+
+// BenchmarkLDAPGroupMembers fills two groups of -ldap.members users: one
+// through the bridge with Entra-shaped member PATCHes of 100 members each,
+// one with a raw Modify per member, and reports members/s of each and the
+// ratio. b.N is ignored beyond the first round: the group is the workload.
+func BenchmarkLDAPGroupMembers(b *testing.B) {
+	s := newLDAPStack(b)
+	n := *benchMembers
+	ids := make([]string, n)
+	dns := make([]string, n)
+	for i := range n {
+		add := goldap.NewAddRequest(fmt.Sprintf("uid=m%06d,ou=people,%s", i, s.base), nil)
+		add.Attribute("objectClass", []string{"inetOrgPerson"})
+		add.Attribute("uid", []string{fmt.Sprintf("m%06d", i)})
+		add.Attribute("cn", []string{"m"})
+		add.Attribute("sn", []string{"m"})
+		if err := s.conn.Add(add); err != nil {
+			b.Fatal(err)
+		}
+		dns[i] = add.DN
+	}
+	res, err := s.conn.Search(goldap.NewSearchRequest("ou=people,"+s.base, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=inetOrgPerson)", []string{"uid", "entryUUID"}, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range res.Entries {
+		var i int
+		fmt.Sscanf(e.GetAttributeValue("uid"), "m%06d", &i)
+		ids[i] = e.GetAttributeValue("entryUUID")
+	}
+	gid := s.must(201, "POST", "/Groups", map[string]any{"displayName": "big", "externalId": "big"}).body["id"].(string)
+	raw := goldap.NewAddRequest("cn=raw-big,ou=groups,"+s.base, nil)
+	raw.Attribute("objectClass", []string{"groupOfNames"})
+	raw.Attribute("cn", []string{"raw-big"})
+	raw.Attribute("member", []string{dns[0]})
+	if err := s.conn.Add(raw); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var slowest time.Duration
+	start := time.Now()
+	for lo := 0; lo < n; lo += 100 {
+		var vals []any
+		for _, id := range ids[lo:min(lo+100, n)] {
+			vals = append(vals, map[string]any{"value": id})
+		}
+		t0 := time.Now()
+		s.must(204, "PATCH", "/Groups/"+url.PathEscape(gid), map[string]any{
+			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "Add", "path": "members", "value": vals}},
+		})
+		slowest = max(slowest, time.Since(t0))
+	}
+	bridgeRate := float64(n) / time.Since(start).Seconds()
+	start = time.Now()
+	for _, dn := range dns[1:] {
+		m := goldap.NewModifyRequest(raw.DN, nil)
+		m.Add("member", []string{dn})
+		if err := s.conn.Modify(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rawRate := float64(n-1) / time.Since(start).Seconds()
+	b.StopTimer()
+	b.ReportMetric(bridgeRate, "bridge-members/s")
+	b.ReportMetric(rawRate, "raw-one-per-modify-members/s")
+	b.ReportMetric(bridgeRate/rawRate, "x-raw")
+	b.ReportMetric(float64(slowest.Milliseconds()), "slowest-patch-ms")
 }

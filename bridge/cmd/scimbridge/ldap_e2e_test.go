@@ -28,7 +28,7 @@ type ldapStack struct {
 	base string // the test's own suffix: ou=e2e-…,dc=example,dc=org
 }
 
-func newLDAPStack(t *testing.T) *ldapStack {
+func newLDAPStack(t testing.TB) *ldapStack {
 	t.Helper()
 	url, bindDN, password, suffix := os.Getenv("SCIMBRIDGE_LDAP_URL"), os.Getenv("SCIMBRIDGE_LDAP_BIND_DN"),
 		os.Getenv("SCIMBRIDGE_LDAP_PASSWORD"), os.Getenv("SCIMBRIDGE_LDAP_BASE_DN")
@@ -59,7 +59,7 @@ func newLDAPStack(t *testing.T) *ldapStack {
 	return &ldapStack{stack: newBridge(t, backend, "configs/mappings/entra-to-openldap.yaml"), conn: conn, base: base}
 }
 
-func deleteSubtree(t *testing.T, conn *goldap.Conn, base string) {
+func deleteSubtree(t testing.TB, conn *goldap.Conn, base string) {
 	res, err := conn.Search(goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"1.1"}, nil))
 	if err != nil {
