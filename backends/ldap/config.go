@@ -1,13 +1,10 @@
 package ldap
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,7 +117,7 @@ const (
 
 func decodeConfig(raw backends.Config) (Config, []error) {
 	var c Config
-	if err := strictDecode(map[string]any(raw), &c); err != nil {
+	if err := backends.DecodeConfig(map[string]any(raw), &c); err != nil {
 		return c, []error{fmt.Errorf("ldap: config: %w", err)}
 	}
 	if c.Timeout == 0 {
@@ -201,82 +198,6 @@ func decodeConfig(raw backends.Config) (Config, []error) {
 		bad("permissiveModify", "%q is not auto, on or off", c.PermissiveModify)
 	}
 	return c, errs
-}
-
-// strictDecode decodes a YAML-decoded value into out through JSON, which
-// rejects unknown keys and mistyped values with a message naming them.
-func strictDecode(in map[string]any, out any) error {
-	norm := normalizeYAML(in)
-	// encoding/json matches keys case-insensitively; a mapping file's
-	// keys are exact, so bindDn is a typo, not bindDN.
-	if err := exactKeys(norm, reflect.TypeOf(out)); err != nil {
-		return err
-	}
-	b, err := json.Marshal(norm)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
-// exactKeys checks that every key of v is a json tag of t, exactly,
-// descending into nested structs.
-func exactKeys(v any, t reflect.Type) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	m, ok := v.(map[string]any)
-	if !ok || t.Kind() != reflect.Struct {
-		return nil
-	}
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" {
-			fields[tag] = f.Type
-		}
-	}
-	for _, k := range sortedKeys(m) {
-		ft, ok := fields[k]
-		if !ok {
-			return fmt.Errorf("unknown field %q", k)
-		}
-		if err := exactKeys(m[k], ft); err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-	}
-	return nil
-}
-
-// normalizeYAML turns map[any]any (which some YAML decoders produce for
-// nested maps) into map[string]any so that encoding/json accepts it.
-func normalizeYAML(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = normalizeYAML(e)
-		}
-		return m
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = normalizeYAML(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = normalizeYAML(e)
-		}
-		return s
-	}
-	return v
 }
 
 // Layout is a mapping's users.target or groups.target block for an LDAP
@@ -409,7 +330,7 @@ func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, 
 		return nil, []error{fmt.Errorf("%s: required (parent, rdn, objectClasses)", prefix)}
 	}
 	var l Layout
-	if err := strictDecode(ks.Layout, &l); err != nil {
+	if err := backends.DecodeConfig(ks.Layout, &l); err != nil {
 		return nil, []error{fmt.Errorf("%s: %w", prefix, err)}
 	}
 	var errs []error

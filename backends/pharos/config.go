@@ -1,8 +1,6 @@
 package pharos
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -46,7 +44,7 @@ const defaultMaxOpenConns = 4
 // unknown keys, and applies the defaults.
 func decodeConfig(raw backends.Config) (Config, error) {
 	var c Config
-	if err := strictDecode(map[string]any(raw), &c); err != nil {
+	if err := backends.DecodeConfig(map[string]any(raw), &c); err != nil {
 		return c, fmt.Errorf("pharos: config: %w", err)
 	}
 	if c.Driver == "" {
@@ -131,7 +129,7 @@ func decodeLayout(kind backends.Kind, ks backends.KindSchema) (*Layout, []error)
 		return nil, []error{fmt.Errorf("%s: required", prefix)}
 	}
 	var l Layout
-	if err := strictDecode(ks.Layout, &l); err != nil {
+	if err := backends.DecodeConfig(ks.Layout, &l); err != nil {
 		return nil, []error{fmt.Errorf("%s: %w", prefix, err)}
 	}
 	var errs []error
@@ -199,47 +197,6 @@ func layoutPath(kind backends.Kind) string {
 		return "groups.target"
 	}
 	return "users.target"
-}
-
-// strictDecode decodes a YAML-decoded value into out through JSON, which
-// rejects unknown keys and mistyped values with a message naming them.
-func strictDecode(in map[string]any, out any) error {
-	b, err := json.Marshal(normalizeYAML(in))
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
-// normalizeYAML turns map[any]any (which some YAML decoders produce for
-// nested maps) into map[string]any so that encoding/json accepts it.
-func normalizeYAML(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = normalizeYAML(e)
-		}
-		return m
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = normalizeYAML(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = normalizeYAML(e)
-		}
-		return s
-	}
-	return v
 }
 
 func sortedKeys[V any](m map[string]V) []string {

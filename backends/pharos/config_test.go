@@ -38,7 +38,7 @@ func TestValidate(t *testing.T) {
 			want: []string{`users.target: unknown field "tabel"`}},
 		{name: "unknown nested layout key", cfg: cfg, schema: edit(func(s *backends.Schema) {
 			s.Groups.Layout["members"].(map[string]any)["user"] = "x"
-		}), want: []string{`groups.target: unknown field "user"`}},
+		}), want: []string{`groups.target: members: unknown field "user"`}},
 		{name: "users layout missing", cfg: cfg, schema: edit(func(s *backends.Schema) { s.Users.Layout = nil }),
 			want: []string{"users.target: required"}},
 		{name: "table and key required", cfg: cfg, schema: edit(func(s *backends.Schema) {
