@@ -295,4 +295,16 @@ func TestLDAPHostileValues(t *testing.T) {
 	a := s.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName sw "a*"`), nil)
 	require.Len(t, resources(t, a), 1)
 	require.Len(t, s.entries("(objectClass=inetOrgPerson)"), len(names))
+
+	// The directory folds case and inner spaces: a userName that differs
+	// only so is the same key, answered 409 (never a second entry), and the
+	// filter Entra sends next finds the first.
+	u := fixture(t, "create-user")
+	u["externalId"], u["userName"] = "sp-1", "Alice  Case@x.com"
+	s.must(201, "POST", "/Users", u)
+	u["externalId"], u["userName"] = "sp-2", "alice case@x.com"
+	require.Equal(t, "uniqueness", s.must(409, "POST", "/Users", u).body["scimType"])
+	a = s.must(200, "GET", "/Users?filter="+url.QueryEscape(`userName eq "alice case@x.com"`), nil)
+	require.Len(t, resources(t, a), 1)
+	require.Len(t, s.entries("(objectClass=inetOrgPerson)"), len(names)+1)
 }
