@@ -38,6 +38,9 @@ type Options struct {
 	RetryBase time.Duration
 	// IdempotencyTTL is how long an answer can be replayed. Default 1 h.
 	IdempotencyTTL time.Duration
+	// Wake, when set, is called after a write was queued, to wake the
+	// worker instead of letting it find the job at its next poll.
+	Wake func()
 }
 
 // Service provisions one tenant: it is what bridge/httpapi calls for every
@@ -53,6 +56,7 @@ type Service struct {
 	retries int
 	base    time.Duration
 	idemTTL time.Duration
+	wake    func()
 }
 
 // NewService builds a tenant's service.
@@ -78,7 +82,7 @@ func NewService(o Options) *Service {
 		tenant: o.Tenant, mapping: o.Mapping, backend: o.Backend, state: o.State,
 		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
 		locks: newLocker(locks, o.Owner, log), retries: o.WriteRetries, base: o.RetryBase,
-		idemTTL: o.IdempotencyTTL,
+		idemTTL: o.IdempotencyTTL, wake: o.Wake,
 	}
 }
 
@@ -199,7 +203,24 @@ func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) 
 	if res, ok := s.replay(ctx, kind, fp); ok {
 		return res, nil
 	}
+	// A create is ordered by its identity key: the only name it has yet.
+	resource := s.tenant + "/" + string(kind) + "/new"
+	if len(lockKeys) > 0 {
+		resource = s.naturalKeyLock(kind, keys[0].Attr, keys[0].value)
+	}
+	op := operation{Op: "create", Kind: kind, Resource: in}
+	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+		return nil, err
+	}
+	res, err := s.createUnlocked(ctx, kind, attrs, keys, fp)
+	if isUnavailable(err) {
+		return nil, s.enqueue(ctx, resource, fp, op, err)
+	}
+	return res, err
+}
 
+// createUnlocked is Create's write, under the natural-key locks.
+func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[string][]string, keys []naturalKey, fp string) (scim.Resource, error) {
 	existing, err := s.findExisting(ctx, kind, keys, attrs)
 	if err != nil {
 		return nil, err
@@ -356,7 +377,8 @@ func (s *Service) Replace(ctx context.Context, kind scim.Kind, id string, in sci
 		members = []scim.MemberChange{{Op: "replace", IDs: ids}}
 		delete(attrs, backends.AttrMembers)
 	}
-	return s.modify(ctx, http.MethodPut, kind, id, in, func(scim.Resource) (map[string][]string, []scim.MemberChange, error) {
+	op := operation{Op: "replace", Kind: kind, ID: id, Resource: in}
+	return s.modify(ctx, http.MethodPut, op, in, func(scim.Resource) (map[string][]string, []scim.MemberChange, error) {
 		return attrs, members, nil
 	})
 }
@@ -367,7 +389,8 @@ func (s *Service) Replace(ctx context.Context, kind scim.Kind, id string, in sci
 // straight to the target without reading the member list. A user PATCH is
 // answered with the resource, a group PATCH with 204 (nil).
 func (s *Service) Patch(ctx context.Context, kind scim.Kind, id string, ops []scim.PatchOp) (scim.Resource, error) {
-	res, err := s.modify(ctx, http.MethodPatch, kind, id, opsForFingerprint(ops), func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error) {
+	op := operation{Op: "patch", Kind: kind, ID: id, Ops: patchOps(ops)}
+	res, err := s.modify(ctx, http.MethodPatch, op, op.Ops, func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error) {
 		members, err := scim.ApplyPatch(kind, cur, ops)
 		if err != nil {
 			return nil, nil, err
@@ -386,9 +409,11 @@ func (s *Service) Patch(ctx context.Context, kind scim.Kind, id string, ops []sc
 }
 
 // modify is the common read-diff-write path of PUT and PATCH.
-func (s *Service) modify(ctx context.Context, method string, kind scim.Kind, id string, body any,
+func (s *Service) modify(ctx context.Context, method string, op operation, body any,
 	next func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error)) (scim.Resource, error) {
-	release, err := s.locks.lock(ctx, s.resourceKey(kind, id))
+	kind, id := op.Kind, op.ID
+	resource := s.resourceKey(kind, id)
+	release, err := s.locks.lock(ctx, resource)
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
 	}
@@ -398,6 +423,19 @@ func (s *Service) modify(ctx context.Context, method string, kind scim.Kind, id 
 	if res, ok := s.replay(ctx, kind, fp); ok {
 		return res, nil
 	}
+	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+		return nil, err
+	}
+	res, err := s.modifyUnlocked(ctx, method, kind, id, fp, next)
+	if isUnavailable(err) {
+		return nil, s.enqueue(ctx, resource, fp, op, err)
+	}
+	return res, err
+}
+
+// modifyUnlocked is modify's read-diff-write, under the resource's lock.
+func (s *Service) modifyUnlocked(ctx context.Context, method string, kind scim.Kind, id, fp string,
+	next func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error)) (scim.Resource, error) {
 	cur, err := s.get(ctx, kind, id)
 	if err != nil {
 		return nil, err
@@ -524,6 +562,20 @@ func (s *Service) Delete(ctx context.Context, kind scim.Kind, id string) error {
 	if _, ok := s.replay(ctx, kind, fp); ok {
 		return nil
 	}
+	resource := s.resourceKey(kind, id)
+	op := operation{Op: "delete", Kind: kind, ID: id}
+	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+		return err
+	}
+	err = s.deleteUnlocked(ctx, kind, id, fp)
+	if isUnavailable(err) {
+		return s.enqueue(ctx, resource, fp, op, err)
+	}
+	return err
+}
+
+// deleteUnlocked is Delete's write, under the resource's lock.
+func (s *Service) deleteUnlocked(ctx context.Context, kind scim.Kind, id, fp string) error {
 	if kind == scim.User && s.mapping.OnDelete() == "disable" {
 		cur, err := s.get(ctx, kind, id)
 		if err != nil {
@@ -587,22 +639,6 @@ func fingerprint(tenant, method string, kind scim.Kind, id string, body any) str
 	}
 	h.Write(b)
 	return "idem/" + tenant + "/" + hex.EncodeToString(h.Sum(nil))
-}
-
-func opsForFingerprint(ops []scim.PatchOp) any {
-	type op struct {
-		Op    string `json:"op"`
-		Path  string `json:"path,omitempty"`
-		Value any    `json:"value,omitempty"`
-	}
-	out := make([]op, len(ops))
-	for i, o := range ops {
-		out[i] = op{Op: o.Op, Value: o.Value}
-		if o.Path != nil {
-			out[i].Path = o.Path.String()
-		}
-	}
-	return out
 }
 
 // replay returns the stored answer for fp if the resource it wrote is

@@ -1,0 +1,212 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/scimbridge/scimbridge/bridge/scim"
+	"github.com/scimbridge/scimbridge/bridge/state"
+)
+
+// operation is a write as it is kept in the retry queue: the canonical
+// request, so that the worker applies exactly what Entra sent and its
+// answer lands under the same fingerprint.
+type operation struct {
+	Op       string        `json:"op"` // create | replace | patch | delete
+	Kind     scim.Kind     `json:"kind"`
+	ID       string        `json:"id,omitempty"`
+	Resource scim.Resource `json:"resource,omitempty"`
+	Ops      []queuedOp    `json:"ops,omitempty"`
+}
+
+type queuedOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path,omitempty"`
+	Value any    `json:"value,omitempty"`
+}
+
+func patchOps(ops []scim.PatchOp) []queuedOp {
+	out := make([]queuedOp, len(ops))
+	for i, o := range ops {
+		out[i] = queuedOp{Op: o.Op, Value: o.Value}
+		if o.Path != nil {
+			out[i].Path = o.Path.String()
+		}
+	}
+	return out
+}
+
+func (o operation) patchOps() ([]scim.PatchOp, error) {
+	out := make([]scim.PatchOp, len(o.Ops))
+	for i, q := range o.Ops {
+		out[i] = scim.PatchOp{Op: q.Op, Value: q.Value}
+		if q.Path != "" {
+			p, err := scim.ParsePath(o.Kind, q.Path)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Path = &p
+		}
+	}
+	return out, nil
+}
+
+// queuedKey marks a context as the worker applying a queued job: such a
+// write is the head of its resource's backlog and must not queue again.
+type queuedKey struct{}
+
+func fromQueue(ctx context.Context) bool { return ctx.Value(queuedKey{}) != nil }
+
+// isUnavailable reports whether err means the target (or a lock behind a
+// slow target) could not be reached in time: the write may succeed later.
+func isUnavailable(err error) bool {
+	var se *scim.Error
+	return errors.As(err, &se) && se.Status == http.StatusServiceUnavailable
+}
+
+// errBacklog is why a write went to the queue without being tried.
+var errBacklog = errors.New("an earlier write to this resource is queued")
+
+// errQueued is the answer to a write kept in the retry queue: Entra retries
+// it later and then finds it applied (the stored answer).
+func errQueued() *scim.Error {
+	return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
+		Detail: "the target directory is unavailable; the change is queued and will be applied when it is back"}
+}
+
+// queueBehind answers a write to a resource that has a backlog: it is
+// queued after the backlog (unless the same request is queued already, an
+// Entra retry) and answered 503, so that writes to one resource are applied
+// in arrival order. It returns nil when there is no backlog (or it cannot
+// tell: a state store that is down leaves only the target's own order).
+func (s *Service) queueBehind(ctx context.Context, resource, fp string, op operation) error {
+	if s.state == nil || fromQueue(ctx) {
+		return nil
+	}
+	n, err := s.state.Pending(ctx, s.tenant, resource)
+	if err != nil {
+		s.log.Warn("retry queue unreadable; applying the write without checking for a backlog", "error", err)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.enqueue(ctx, resource, fp, op, errBacklog)
+}
+
+// enqueue keeps a write that could not be applied for the worker, and
+// answers 503 with Retry-After. A request already queued (the same
+// fingerprint, pending or leased) is not queued twice.
+func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation, cause error) error {
+	if s.state == nil || fromQueue(ctx) {
+		return cause
+	}
+	// The request's own deadline may be what ran out: the queue write gets
+	// its own.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	queued, err := s.state.List(qctx, state.JobFilter{Tenant: s.tenant, Resource: resource}, 1000)
+	if err == nil {
+		for _, j := range queued {
+			if j.Fingerprint == fp && j.State != state.JobDead {
+				return errQueued()
+			}
+		}
+	}
+	payload, err := json.Marshal(op)
+	if err != nil {
+		return fmt.Errorf("bridge: queue %s: %w", op.Op, err)
+	}
+	j, err := s.state.Enqueue(qctx, state.Job{Tenant: s.tenant, Resource: resource, Op: op.Op, Payload: payload,
+		Fingerprint: fp, LastError: errText(cause), ErrorClass: errorClass(cause)})
+	if err != nil {
+		s.log.Error("target unavailable and the retry queue too; the write is lost unless Entra retries it", "error", err)
+		return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
+			Detail: "the target directory and the retry queue are unavailable; retry later"}
+	}
+	s.log.Info("write queued", "job", j.ID, "op", op.Op, "kind", string(op.Kind), "id", op.ID)
+	if s.wake != nil {
+		s.wake()
+	}
+	return errQueued()
+}
+
+// applyQueued applies a queued operation (the worker's side of enqueue).
+func (s *Service) applyQueued(ctx context.Context, payload []byte) error {
+	var op operation
+	if err := json.Unmarshal(payload, &op); err != nil {
+		return fmt.Errorf("bridge: queued payload: %w", err)
+	}
+	ctx = context.WithValue(ctx, queuedKey{}, true)
+	switch op.Op {
+	case "create":
+		_, err := s.Create(ctx, op.Kind, op.Resource)
+		return err
+	case "replace":
+		_, err := s.Replace(ctx, op.Kind, op.ID, op.Resource)
+		return err
+	case "patch":
+		ops, err := op.patchOps()
+		if err != nil {
+			return err
+		}
+		_, err = s.Patch(ctx, op.Kind, op.ID, ops)
+		return err
+	case "delete":
+		err := s.Delete(ctx, op.Kind, op.ID)
+		var se *scim.Error
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			return nil // gone already: what the delete wanted
+		}
+		return err
+	}
+	return fmt.Errorf("bridge: unknown queued operation %q", op.Op)
+}
+
+// Error classes: the closed set of failure reasons used as log and metric
+// labels.
+const (
+	ClassUnavailable = "unavailable"
+	ClassConflict    = "conflict"
+	ClassInvalid     = "invalid"
+	ClassNotFound    = "not_found"
+	ClassInternal    = "internal"
+)
+
+func errorClass(err error) string {
+	var se *scim.Error
+	if !errors.As(err, &se) {
+		if errors.Is(err, errBacklog) {
+			return ClassUnavailable
+		}
+		return ClassInternal
+	}
+	switch {
+	case se.Status == http.StatusServiceUnavailable:
+		return ClassUnavailable
+	case se.Status == http.StatusConflict:
+		return ClassConflict
+	case se.Status == http.StatusNotFound:
+		return ClassNotFound
+	case se.Status >= 400 && se.Status < 500:
+		return ClassInvalid
+	}
+	return ClassInternal
+}
+
+// errText is what an operator sees of a failure: a SCIM error's detail (it
+// never carries secrets), or the internal error's text.
+func errText(err error) string {
+	var se *scim.Error
+	if errors.As(err, &se) {
+		return se.Detail
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
