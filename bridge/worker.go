@@ -212,4 +212,3 @@ func max1(n int) int {
 	}
 	return n
 }
-
