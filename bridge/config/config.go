@@ -20,6 +20,11 @@ const (
 	DefaultTokenGrace     = 24 * time.Hour
 	DefaultRedisKeyPrefix = "scimbridge:"
 
+	DefaultQueueMaxAttempts = 20
+	DefaultQueueMaxAge      = 7 * 24 * time.Hour
+	DefaultQueueBaseDelay   = 2 * time.Second
+	DefaultQueueMaxDelay    = 10 * time.Minute
+
 	defaultTokenFile = "tenant-token.txt"
 
 	// MaxRequestTimeout is Entra's own limit: an answer later than this is a
@@ -44,6 +49,7 @@ type Config struct {
 	State     StateConfig
 	Limits    LimitsConfig
 	Tokens    TokensConfig
+	Queue     QueueConfig
 	// Tenants holds at least one tenant, in file order, names unique.
 	Tenants []Tenant
 
@@ -93,6 +99,23 @@ type RedisConfig struct {
 	// KeyPrefix starts every key the bridge writes, so that one Redis can
 	// serve several bridges. Defaults to "scimbridge:".
 	KeyPrefix string
+	// AcceptRisk starts the bridge on a Redis that may evict keys or lose
+	// them on restart (maxmemory-policy other than noeviction, or no
+	// persistence); without it the bridge refuses, saying why.
+	AcceptRisk bool
+}
+
+// QueueConfig tunes the retry queue's worker.
+type QueueConfig struct {
+	// MaxAttempts dead-letters a queued write after this many attempts.
+	// Defaults to 20.
+	MaxAttempts int
+	// MaxAge dead-letters a queued write this long after it was queued.
+	// Defaults to 168h (7 days).
+	MaxAge time.Duration
+	// BaseDelay is the delay after the first failed attempt; it doubles,
+	// with jitter, up to MaxDelay. Defaults 2s and 10m.
+	BaseDelay, MaxDelay time.Duration
 }
 
 // LimitsConfig bounds each request.

@@ -33,7 +33,15 @@ type rawConfig struct {
 	State     *rawState   `yaml:"state"`
 	Limits    *rawLimits  `yaml:"limits"`
 	Tokens    *rawTokens  `yaml:"tokens"`
+	Queue     *rawQueue   `yaml:"queue"`
 	Tenants   []rawTenant `yaml:"tenants"`
+}
+
+type rawQueue struct {
+	MaxAttempts *int    `yaml:"max_attempts"`
+	MaxAge      *string `yaml:"max_age"`
+	BaseDelay   *string `yaml:"base_delay"`
+	MaxDelay    *string `yaml:"max_delay"`
 }
 
 type rawLog struct {
@@ -58,6 +66,7 @@ type rawRedis struct {
 	Password   string   `yaml:"password"`
 	DB         int      `yaml:"db"`
 	KeyPrefix  *string  `yaml:"key_prefix"`
+	AcceptRisk bool     `yaml:"accept_risk"`
 }
 
 type rawLimits struct {
@@ -270,6 +279,20 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if c.Limits.RequestTimeout >= MaxRequestTimeout {
 		l.errorf("limits.request_timeout", "%s is too long: Entra gives up after 60s, so it must be shorter", c.Limits.RequestTimeout)
 	}
+	var q rawQueue
+	if raw.Queue != nil {
+		q = *raw.Queue
+	}
+	c.Queue.MaxAttempts = deref(q.MaxAttempts, DefaultQueueMaxAttempts)
+	if c.Queue.MaxAttempts < 1 {
+		l.errorf("queue.max_attempts", "must be 1 or more, got %d", c.Queue.MaxAttempts)
+	}
+	c.Queue.MaxAge = l.duration("queue.max_age", q.MaxAge, DefaultQueueMaxAge)
+	c.Queue.BaseDelay = l.duration("queue.base_delay", q.BaseDelay, DefaultQueueBaseDelay)
+	c.Queue.MaxDelay = l.duration("queue.max_delay", q.MaxDelay, DefaultQueueMaxDelay)
+	if c.Queue.BaseDelay > 0 && c.Queue.MaxDelay > 0 && c.Queue.BaseDelay > c.Queue.MaxDelay {
+		l.errorf("queue.base_delay", "%s is longer than queue.max_delay (%s)", c.Queue.BaseDelay, c.Queue.MaxDelay)
+	}
 	c.Limits.WriteRetries = deref(lim.WriteRetries, DefaultWriteRetries)
 	if c.Limits.WriteRetries < 0 {
 		l.errorf("limits.write_retries", "must be 0 or more, got %d", c.Limits.WriteRetries)
@@ -458,7 +481,7 @@ func (l *loader) redis(r rawRedis) *RedisConfig {
 	c := &RedisConfig{
 		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
 		Username: r.Username, Password: Secret(r.Password), DB: r.DB,
-		KeyPrefix: deref(r.KeyPrefix, DefaultRedisKeyPrefix),
+		KeyPrefix: deref(r.KeyPrefix, DefaultRedisKeyPrefix), AcceptRisk: r.AcceptRisk,
 	}
 	switch {
 	case r.URL != "" && len(r.Addrs) > 0:

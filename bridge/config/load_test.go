@@ -95,6 +95,7 @@ func TestLoadDefaults(t *testing.T) {
 		State:     StateConfig{SQLite: &SQLiteConfig{Path: filepath.Join(cwd, "state.db")}},
 		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3},
 		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(cwd, "tenant-token.txt")},
+		Queue:     QueueConfig{MaxAttempts: 20, MaxAge: 7 * 24 * time.Hour, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Minute},
 		Tenants: []Tenant{{
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
@@ -476,4 +477,17 @@ func TestDefaultConfig(t *testing.T) {
 	require.Equal(t, filepath.Join(cwd, "data", "tenant-token.txt"), cfg.Tokens.File)
 	require.Equal(t, backends.Config{"driver": "sqlite", "dsn": "data/pharos.db", "init": true}, cfg.Tenants[0].Backend.Config)
 	require.Equal(t, filepath.Join(dir, "mappings", "entra-to-pharos.yaml"), cfg.Tenants[0].MappingPath)
+}
+
+func TestLoadQueue(t *testing.T) {
+	t.Parallel()
+	body := "queue: { max_attempts: 5, max_age: 2d, base_delay: 1s, max_delay: 1m }\n" + minimal
+	cfg, err := load(writeConfig(t, body, map[string]string{"m.yaml": "MAPPING"}), testRegistry(), envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, QueueConfig{MaxAttempts: 5, MaxAge: 48 * time.Hour, BaseDelay: time.Second, MaxDelay: time.Minute}, cfg.Queue)
+
+	body = "queue: { max_attempts: 0, base_delay: 1h, max_delay: 1m }\n" + minimal
+	_, err = load(writeConfig(t, body, map[string]string{"m.yaml": "MAPPING"}), testRegistry(), envOf(nil))
+	require.ErrorContains(t, err, "queue.max_attempts: must be 1 or more")
+	require.ErrorContains(t, err, "longer than queue.max_delay")
 }
