@@ -15,6 +15,8 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
 // privateSlapd starts a slapd of this test's own (scripts/slapd-start.sh)
@@ -94,10 +96,12 @@ func TestLDAPDirectoryDownAnswers503(t *testing.T) {
 			require.Less(t, time.Since(start), 20*time.Second, "%s: answered within the request deadline", what)
 		}
 	}
+	// Once the directory is back, the worker applies the queued creates and
+	// Entra's repeats of them get the stored answers.
 	up := func() {
 		t.Helper()
 		for i := 1; i <= 3; i++ {
-			s.must(201, "POST", "/Users", user(i))
+			require.Eventually(t, func() bool { return s.do("POST", "/Users", user(i)).status == 201 }, 30*time.Second, 100*time.Millisecond)
 		}
 		require.Equal(t, 4, count(), "every user once, nothing half-written")
 	}
@@ -119,6 +123,13 @@ func TestLDAPDirectoryDownAnswers503(t *testing.T) {
 	a := s.must(201, "POST", "/Users", user(1))
 	require.NotEmpty(t, a.body["id"])
 	require.Equal(t, 4, count())
+	// Nothing is left in the queue: the stopped period's deletes of an
+	// unknown id were dead-lettered (404 cannot be fixed by retrying) or
+	// done.
+	require.Eventually(t, func() bool {
+		js, err := s.app.state.List(t.Context(), state.JobFilter{State: state.JobPending}, 10)
+		return err == nil && len(js) == 0
+	}, 30*time.Second, 100*time.Millisecond)
 
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= baseline+10 }, 10*time.Second, 100*time.Millisecond,
 		"goroutines: %d, baseline %d", runtime.NumGoroutine(), baseline)

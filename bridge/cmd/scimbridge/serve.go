@@ -54,9 +54,16 @@ func serve(ctx context.Context, path string, cmd *cobra.Command) error {
 		return err
 	}
 	defer a.Close()
+	if err := checkStateServer(ctx, cfg, a.state, log); err != nil {
+		return err
+	}
 	if err := ensureTokens(ctx, cfg, a.tokens, cmd); err != nil {
 		return err
 	}
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.worker.Run(wctx) }()
+	defer func() { stopWorker(); <-workerDone }()
 
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
 	errc := make(chan error, 1)
@@ -91,6 +98,7 @@ type app struct {
 	state    state.Store
 	tokens   *bridge.Tokens
 	services []*bridge.Service
+	worker   *bridge.Worker
 	handler  http.Handler
 }
 
@@ -100,14 +108,25 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		return nil, err
 	}
 	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log)}
+	// The services wake the worker after queueing a write; the worker is
+	// built after them, before any request arrives.
+	wake := func() {
+		if a.worker != nil {
+			a.worker.Wake()
+		}
+	}
 	for _, t := range cfg.Tenants {
-		s, err := openTenant(ctx, cfg, t, st, log)
+		s, err := openTenant(ctx, cfg, t, st, log, wake)
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
 		a.services = append(a.services, s)
 	}
+	a.worker = bridge.NewWorker(st, a.services, bridge.WorkerOptions{
+		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
+		BaseDelay: cfg.Queue.BaseDelay, MaxDelay: cfg.Queue.MaxDelay, Timeout: cfg.Limits.RequestTimeout,
+	}, log)
 	a.handler = httpapi.New(httpapi.Options{
 		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
 		Logger:         log,

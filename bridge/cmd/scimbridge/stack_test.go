@@ -119,6 +119,7 @@ log: { level: warn, format: text }
 state: { sqlite: { path: ` + filepath.Join(dir, "state.db") + ` } }
 limits: { body_bytes: 65536, request_timeout: 20s, write_retries: 2 }
 tokens: { validity: 8760h, grace: 24h, file: ` + filepath.Join(dir, "token.txt") + ` }
+queue: { max_attempts: 50, base_delay: 50ms, max_delay: 500ms }
 tenants:
   - name: default
     backend: ` + backend + `
@@ -134,6 +135,11 @@ tenants:
 	t.Cleanup(a.Close)
 	token, _, err := a.tokens.Generate(context.Background(), "default")
 	require.NoError(t, err)
+	// The retry worker runs as under serve.
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.worker.Run(wctx) }()
+	t.Cleanup(func() { stop(); <-done })
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
 	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2"}

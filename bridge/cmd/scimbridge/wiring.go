@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -16,6 +17,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge"
 	"github.com/scimbridge/scimbridge/bridge/config"
 	"github.com/scimbridge/scimbridge/bridge/state"
+	"github.com/scimbridge/scimbridge/bridge/state/redisstate"
 	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
 )
 
@@ -49,13 +51,39 @@ func openState(ctx context.Context, c *config.Config) (state.Store, error) {
 	case c.State.SQLite != nil:
 		return sqlitestate.Open(ctx, c.State.SQLite.Path)
 	case c.State.Redis != nil:
-		return nil, fmt.Errorf("state.redis is not available in this build yet; use state.sqlite")
+		r := c.State.Redis
+		return redisstate.Open(ctx, redisstate.Options{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
+			Username: r.Username, Password: string(r.Password), DB: r.DB, KeyPrefix: r.KeyPrefix})
 	}
 	return nil, fmt.Errorf("no state store configured")
 }
 
+// checkStateServer refuses a Redis that may lose queued writes (eviction,
+// no persistence) unless the configuration accepts the risk.
+func checkStateServer(ctx context.Context, c *config.Config, st state.Store, log hclog.Logger) error {
+	rs, ok := st.(*redisstate.Store)
+	if !ok {
+		return nil
+	}
+	problems, err := rs.CheckServer(ctx)
+	if err != nil {
+		return fmt.Errorf("check redis: %w", err)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	if c.State.Redis.AcceptRisk {
+		for _, p := range problems {
+			log.Warn("redis may lose queued writes; starting anyway (state.redis.accept_risk)", "problem", p)
+		}
+		return nil
+	}
+	return fmt.Errorf("refusing to start on this redis, which may lose queued writes: %s; fix the server (maxmemory-policy noeviction, appendonly yes) or set state.redis.accept_risk: true",
+		strings.Join(problems, "; "))
+}
+
 // openTenant opens a tenant's backend and builds its service.
-func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger) (*bridge.Service, error) {
+func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger, wake func()) (*bridge.Service, error) {
 	drv := registry()[t.Backend.Type]
 	be, err := drv.Open(ctx, t.Backend.Config, t.Mapping.Schema(), log.Named(t.Backend.Type).With("tenant", t.Name))
 	if err != nil {
@@ -65,6 +93,7 @@ func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state
 		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log,
 		Owner:        ownerID(),
 		WriteRetries: c.Limits.WriteRetries,
+		Wake:         wake,
 	}), nil
 }
 
