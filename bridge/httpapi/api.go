@@ -54,6 +54,15 @@ type Options struct {
 	// RequestTimeout bounds each request's context. Defaults to 25s, well
 	// under the 60 s within which Entra needs every answer.
 	RequestTimeout time.Duration
+	// Metrics, when set, counts every request and is served on GET
+	// /metrics, without authentication (see operations.go).
+	Metrics Metrics
+	// Health, when set, decides GET /readyz; without it /readyz answers
+	// like /healthz.
+	Health Health
+	// Admin, when set, serves the admin API under /admin, behind the admin
+	// token; without it /admin answers 404.
+	Admin Admin
 }
 
 // Defaults applied by New.
@@ -63,7 +72,8 @@ const (
 )
 
 // New returns the HTTP handler serving every tenant's SCIM endpoints under
-// /scim/<tenant>/v2 plus GET /healthz. It panics when o.Tenants is nil:
+// /scim/<tenant>/v2 plus GET /healthz and GET /readyz, and, when the
+// options provide them, GET /metrics and the admin API under /admin. It panics when o.Tenants is nil:
 // that is a wiring mistake, not something a request can cause.
 func New(o Options) http.Handler {
 	if o.Tenants == nil {
@@ -84,6 +94,9 @@ func New(o Options) http.Handler {
 		publicURL: strings.TrimRight(o.PublicURL, "/"),
 		bodyLimit: o.BodyLimit,
 		timeout:   o.RequestTimeout,
+		metrics:   o.Metrics,
+		health:    o.Health,
+		admin:     o.Admin,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -105,11 +118,26 @@ func New(o Options) http.Handler {
 	// No client IP is used for any decision; trust no proxy headers.
 	_ = e.SetTrustedProxies(nil)
 
+	if a.metrics != nil {
+		e.Use(a.observe)
+	}
 	e.Use(a.requestContext, a.accessLog, a.recovery, a.deadline)
 	e.NoRoute(a.noRoute)
 	e.NoMethod(a.noMethod)
 
 	e.GET("/healthz", healthz)
+	e.GET("/readyz", a.readyz)
+	if a.metrics != nil {
+		e.GET("/metrics", gin.WrapH(a.metrics.Handler()))
+	}
+	if a.admin != nil {
+		adm := e.Group("/admin", a.adminAuthenticate)
+		adm.GET("/status", a.adminStatus)
+		adm.GET("/queue", a.adminJobs)
+		adm.GET("/queue/:id", a.adminJob)
+		adm.POST("/queue/:id/retry", a.adminRetry)
+		adm.DELETE("/queue/:id", a.adminDrop)
+	}
 
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
 	for _, r := range []struct {
@@ -140,6 +168,9 @@ type api struct {
 	publicURL string
 	bodyLimit int64
 	timeout   time.Duration
+	metrics   Metrics // nil: no /metrics, nothing observed
+	health    Health  // nil: /readyz is /healthz
+	admin     Admin   // nil: no /admin
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

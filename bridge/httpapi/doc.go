@@ -8,7 +8,12 @@
 // Provisioner interfaces declared here, so that the protocol edge can be
 // tested without a directory behind it and the service never sees HTTP.
 //
-// Every answer, errors included, carries Content-Type application/scim+json:
+// Beside the SCIM endpoints it serves the operators' ones (operations.go):
+// /healthz, /readyz, /metrics and the admin API under /admin, through the
+// Metrics, Health and Admin interfaces declared here; they answer plain
+// JSON and should not be reachable from the Internet.
+//
+// Every SCIM answer, errors included, carries Content-Type application/scim+json:
 // Entra flags anything else (entra-scim.md §1, §12 row 10). Requests are
 // accepted with any Content-Type and Accept, because Entra's Test Connection
 // GET arrives without a SCIM Accept header and a 406 there fails the job.

@@ -86,8 +86,8 @@ func (a *api) accessLog(c *gin.Context) {
 		"duration", time.Since(start),
 		"request_id", requestID(c),
 	}
-	if route == "/healthz" {
-		// Probes every few seconds would drown the real traffic.
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		// Probes and scrapes every few seconds would drown the real traffic.
 		a.log.Debug("request", args...)
 		return
 	}
@@ -177,11 +177,21 @@ func provisioner(c *gin.Context) Provisioner {
 }
 
 func (a *api) noRoute(c *gin.Context) {
+	if isOperatorPath(c.Request.URL.Path) {
+		a.writeAdminJSON(c, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
+		return
+	}
 	writeSCIMError(c, notFound())
 }
 
 func (a *api) noMethod(c *gin.Context) {
 	// Gin has already set the Allow header from the routes that match.
+	if isOperatorPath(c.Request.URL.Path) {
+		a.writeAdminJSON(c, http.StatusMethodNotAllowed, map[string]string{
+			"error": fmt.Sprintf("method %s is not allowed here; allowed: %s", c.Request.Method, c.Writer.Header().Get("Allow")),
+		})
+		return
+	}
 	writeSCIMError(c, scim.Errorf(http.StatusMethodNotAllowed, "",
 		"method %s is not allowed here; allowed: %s", c.Request.Method, c.Writer.Header().Get("Allow")))
 }
