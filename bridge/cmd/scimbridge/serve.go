@@ -18,6 +18,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge"
 	"github.com/scimbridge/scimbridge/bridge/config"
 	"github.com/scimbridge/scimbridge/bridge/httpapi"
+	"github.com/scimbridge/scimbridge/bridge/metrics"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
@@ -100,6 +101,10 @@ type app struct {
 	services []*bridge.Service
 	worker   *bridge.Worker
 	handler  http.Handler
+	// ops and metrics serve operators (admin.go): /admin, /readyz and
+	// /metrics; metrics also takes the worker's and the bridge's events.
+	ops     *operator
+	metrics *metrics.Metrics
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -127,12 +132,16 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
 		BaseDelay: cfg.Queue.BaseDelay, MaxDelay: cfg.Queue.MaxDelay, Timeout: cfg.Limits.RequestTimeout,
 	}, log)
+	ops := a.observability(cfg, log)
 	a.handler = httpapi.New(httpapi.Options{
 		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		BodyLimit:      cfg.Limits.BodyBytes,
 		RequestTimeout: cfg.Limits.RequestTimeout,
+		Metrics:        a.metrics,
+		Health:         ops,
+		Admin:          ops,
 	})
 	return a, nil
 }

@@ -16,26 +16,35 @@ import (
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Generate, rotate and list tenants' Secret Tokens",
+		Short: "Generate, rotate and list tenants' Secret Tokens and the admin token",
 	}
 	var path, tenant, out string
+	var admin bool
 	gen := func(use, short string, regenerate bool) *cobra.Command {
 		c := &cobra.Command{
 			Use:   use,
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				name := tenant
+				if admin {
+					name = adminTenant
+				}
 				return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
 					issue := tk.Generate
 					if regenerate {
 						issue = tk.Regenerate
 					}
-					token, rec, err := issue(cmd.Context(), tenant)
+					token, rec, err := issue(cmd.Context(), name)
 					if err != nil {
 						return err
 					}
 					text := fmt.Sprintf("tenant: %s\ntenant_url: %s\nsecret_token: %s\nexpires_at: %s\n",
 						tenant, cfg.TenantURL(tenant), token, rec.ExpiresAt.Format(time.RFC3339))
+					if admin {
+						text = fmt.Sprintf("admin_url: %s/admin\nadmin_token: %s\nexpires_at: %s\nexample: curl -H 'Authorization: Bearer <admin_token>' %s/admin/status\n",
+							cfg.PublicURL, token, rec.ExpiresAt.Format(time.RFC3339), cfg.PublicURL)
+					}
 					if regenerate {
 						text += fmt.Sprintf("previous tokens keep working until: %s\n", rec.CreatedAt.Add(cfg.Tokens.Grace).Format(time.RFC3339))
 					}
@@ -43,7 +52,11 @@ func newTokenCmd() *cobra.Command {
 						if err := writeSecretFile(out, text); err != nil {
 							return err
 						}
-						fmt.Fprintf(cmd.OutOrStdout(), "Tenant URL and Secret Token written to %s (mode 0600).\n", out)
+						what := "Tenant URL and Secret Token"
+						if admin {
+							what = "Admin URL and admin token"
+						}
+						fmt.Fprintf(cmd.OutOrStdout(), "%s written to %s (mode 0600).\n", what, out)
 						return nil
 					}
 					_, err = io.WriteString(cmd.OutOrStdout(), text)
@@ -52,9 +65,11 @@ func newTokenCmd() *cobra.Command {
 			},
 		}
 		configFlag(c, &path)
-		c.Flags().StringVar(&tenant, "tenant", "", "tenant name (required)")
-		c.Flags().StringVar(&out, "out", "", "write the Tenant URL and token to this file (mode 0600) instead of stdout")
-		_ = c.MarkFlagRequired("tenant")
+		c.Flags().StringVar(&tenant, "tenant", "", "tenant name (this or --admin is required)")
+		c.Flags().BoolVar(&admin, "admin", false, "the admin token of the /admin API instead of a tenant's Secret Token")
+		c.Flags().StringVar(&out, "out", "", "write the URL and token to this file (mode 0600) instead of stdout")
+		c.MarkFlagsOneRequired("tenant", "admin")
+		c.MarkFlagsMutuallyExclusive("tenant", "admin")
 		return c
 	}
 	list := &cobra.Command{
@@ -79,6 +94,18 @@ func newTokenCmd() *cobra.Command {
 					}
 					for _, k := range toks {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, k.ID, k.CreatedAt.Format(time.RFC3339),
+							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
+					}
+				}
+				if tenant == "" {
+					// The admin token is listed when there is one; the
+					// admin API is off until one is generated.
+					toks, err := tk.List(cmd.Context(), adminTenant)
+					if err != nil {
+						return err
+					}
+					for _, k := range toks {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", "(admin)", k.ID, k.CreatedAt.Format(time.RFC3339),
 							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
 					}
 				}
