@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -278,11 +279,14 @@ func showPayload(p []byte) json.RawMessage {
 		b, _ := json.Marshal(string(p))
 		return b
 	}
-	b, err := json.Marshal(maskCredentials(v))
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Keep "<secret>" and display names like "R&D" readable.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(maskCredentials(v)); err != nil {
 		return nil
 	}
-	return b
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
 // maskCredentials masks the values under credential-like keys, and the
