@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,4 +429,49 @@ func TestAdminTokenCommands(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+func TestProbeCache(t *testing.T) {
+	ctx := context.Background()
+	t.Run("one probe at a time, result kept for the ttl", func(t *testing.T) {
+		c := newProbeCache(time.Hour, time.Second)
+		var calls atomic.Int32
+		release := make(chan struct{})
+		f := func(context.Context) error { calls.Add(1); <-release; return errors.New("down") }
+		errs := make(chan error, 5)
+		for range 5 {
+			go func() { errs <- c.do(ctx, "k", f) }()
+		}
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		for range 5 {
+			require.EqualError(t, <-errs, "down")
+		}
+		require.EqualError(t, c.do(ctx, "k", f), "down")
+		require.Equal(t, int32(1), calls.Load())
+	})
+	t.Run("expired result probes again", func(t *testing.T) {
+		c := newProbeCache(time.Nanosecond, time.Second)
+		var calls atomic.Int32
+		f := func(context.Context) error { calls.Add(1); return nil }
+		require.NoError(t, c.do(ctx, "k", f))
+		time.Sleep(time.Millisecond)
+		require.NoError(t, c.do(ctx, "k", f))
+		require.Equal(t, int32(2), calls.Load())
+	})
+	t.Run("a hanging probe does not hold the caller", func(t *testing.T) {
+		c := newProbeCache(time.Hour, 100*time.Millisecond)
+		done := make(chan struct{})
+		t.Cleanup(func() { <-done }) // the probe itself ends at its own timeout
+		f := func(ctx context.Context) error { defer close(done); <-ctx.Done(); return ctx.Err() }
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.do(cctx, "k", f)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Less(t, time.Since(start), 90*time.Millisecond)
+		// The caller's cancellation does not cut the probe short: it runs
+		// to its own timeout and its result serves the next caller.
+		require.ErrorIs(t, c.do(ctx, "k", f), context.DeadlineExceeded)
+	})
 }
