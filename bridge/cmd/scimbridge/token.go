@@ -42,7 +42,7 @@ func newTokenCmd() *cobra.Command {
 					text := fmt.Sprintf("tenant: %s\ntenant_url: %s\nsecret_token: %s\nexpires_at: %s\n",
 						tenant, cfg.TenantURL(tenant), token, rec.ExpiresAt.Format(time.RFC3339))
 					if admin {
-						text = fmt.Sprintf("admin_url: %s/admin\nadmin_token: %s\nexpires_at: %s\nexample: curl -H 'Authorization: Bearer <admin_token>' %s/admin/status\n",
+						text = fmt.Sprintf("admin_url: %s/admin\nadmin_token: %s\nexpires_at: %s\ntry: curl -H 'Authorization: Bearer <the token>' %s/admin/status\n",
 							cfg.PublicURL, token, rec.ExpiresAt.Format(time.RFC3339), cfg.PublicURL)
 					}
 					if regenerate {
