@@ -129,7 +129,9 @@ func (a *api) readyz(c *gin.Context) {
 	case err == nil:
 		a.writeAdminJSON(c, http.StatusOK, map[string]string{"status": "ready"})
 	case errors.Is(err, ErrDegraded):
-		a.writeAdminJSON(c, http.StatusOK, map[string]string{"status": "degraded", "reason": err.Error()})
+		// The sentinel's own text adds nothing for the reader.
+		reason := strings.TrimSuffix(err.Error(), ": "+ErrDegraded.Error())
+		a.writeAdminJSON(c, http.StatusOK, map[string]string{"status": "degraded", "reason": reason})
 	default:
 		a.log.Warn("not ready", "reason", err)
 		a.writeAdminJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})

@@ -192,7 +192,7 @@ func TestReadyz(t *testing.T) {
 		{
 			"degraded state store", healthFunc(func(context.Context) error {
 				return fmt.Errorf("state store unavailable: %w", ErrDegraded)
-			}), 200, map[string]any{"status": "degraded", "reason": "state store unavailable: httpapi: degraded"},
+			}), 200, map[string]any{"status": "degraded", "reason": "state store unavailable"},
 		},
 		{
 			"target down", healthFunc(func(context.Context) error { return errors.New("tenant t: target not reachable") }),

@@ -68,6 +68,12 @@ func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, serv
 		cfg: cfg, st: st, tokens: tokens, services: bridge.NewTenants(tokens, services...),
 		log: log.Named("admin"), probes: newProbeCache(probeTTL, probeTimeout), now: time.Now,
 	}
+	// Read the admin token once now: bridge.Tokens keeps the last tokens it
+	// read when the state store goes down, so the admin API still opens
+	// during a Redis outage, when an operator needs it most.
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	_, _, _ = tokens.Expiry(ctx, adminTenant)
 	return o
 }
 

@@ -301,6 +301,28 @@ func TestAdminStatus(t *testing.T) {
 	require.NotContains(t, raw, s.acmeToken)
 }
 
+func TestAdminStatusWithTheStateStoreDown(t *testing.T) {
+	s := newOpsStack(t, false)
+	s.app.ops.probes = newProbeCache(0, probeTimeout) // no cached "up" from before the outage
+	var before statusView
+	s.admin(http.MethodGet, "/admin/status", 200, &before) // the admin token is read, and kept
+	require.NoError(t, s.app.state.Close())
+
+	start := time.Now()
+	var st statusView
+	s.admin(http.MethodGet, "/admin/status", 200, &st)
+	require.Less(t, time.Since(start), statusTimeout)
+	require.False(t, st.StateStore.Up)
+	require.Contains(t, st.StateStore.Error, "store is closed")
+	require.Nil(t, st.Tenants[0].Queue)
+	require.Contains(t, st.Tenants[0].QueueError, "state: store unavailable")
+	require.True(t, st.Tenants[0].Target.Up, "the target is still there")
+
+	var e map[string]string
+	s.admin(http.MethodGet, "/admin/queue", 503, &e)
+	require.Equal(t, "the state store is unavailable; retry later", e["error"])
+}
+
 func TestReadyz(t *testing.T) {
 	t.Run("every target up", func(t *testing.T) {
 		s := newOpsStack(t, false)
@@ -326,7 +348,7 @@ func TestReadyz(t *testing.T) {
 		var r map[string]string
 		require.NoError(t, json.Unmarshal([]byte(body), &r))
 		require.Equal(t, "degraded", r["status"])
-		require.Contains(t, r["reason"], "state store unreachable")
+		require.Equal(t, "state store unreachable; serving without idempotency records and the retry queue", r["reason"])
 	})
 }
 
