@@ -25,6 +25,7 @@ type locker struct {
 	store state.Locks // nil: single process only
 	owner string
 	log   hclog.Logger
+	obs   Observer // nil: not observed
 
 	mu    sync.Mutex
 	local map[string]*keyLock
@@ -35,13 +36,17 @@ type keyLock struct {
 	refs int
 }
 
-func newLocker(store state.Locks, owner string, log hclog.Logger) *locker {
-	return &locker{store: store, owner: owner, log: log, local: map[string]*keyLock{}}
+func newLocker(store state.Locks, owner string, log hclog.Logger, obs Observer) *locker {
+	return &locker{store: store, owner: owner, log: log, obs: obs, local: map[string]*keyLock{}}
 }
 
 // lock takes the locks on keys (sorted, so that two writers needing the
 // same keys cannot deadlock) and returns the function releasing them.
 func (l *locker) lock(ctx context.Context, keys ...string) (func(), error) {
+	if l.obs != nil {
+		start := time.Now()
+		defer func() { l.obs.LockWait(time.Since(start)) }()
+	}
 	keys = uniqueSorted(keys)
 	var releases []func()
 	release := func() {

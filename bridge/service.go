@@ -41,6 +41,14 @@ type Options struct {
 	// Wake, when set, is called after a write was queued, to wake the
 	// worker instead of letting it find the job at its next poll.
 	Wake func()
+	// Observer, when set, is told how long writes waited for their
+	// resource's lock.
+	Observer Observer
+}
+
+// Observer receives the pipeline's events, for metrics.
+type Observer interface {
+	LockWait(d time.Duration)
 }
 
 // Service provisions one tenant: it is what bridge/httpapi calls for every
@@ -81,7 +89,7 @@ func NewService(o Options) *Service {
 	return &Service{
 		tenant: o.Tenant, mapping: o.Mapping, backend: o.Backend, state: o.State,
 		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
-		locks: newLocker(locks, o.Owner, log), retries: o.WriteRetries, base: o.RetryBase,
+		locks: newLocker(locks, o.Owner, log, o.Observer), retries: o.WriteRetries, base: o.RetryBase,
 		idemTTL: o.IdempotencyTTL, wake: o.Wake,
 	}
 }

@@ -37,7 +37,8 @@ type WorkerOptions struct {
 	Observer WorkerObserver
 }
 
-// WorkerObserver receives the worker's events, for metrics.
+// WorkerObserver receives the worker's events, for metrics. JobAttempt's
+// class is "" for a successful attempt.
 type WorkerObserver interface {
 	JobAttempt(tenant, class string)
 	DeadLettered(tenant string)
@@ -153,6 +154,9 @@ func (w *Worker) process(ctx context.Context, j state.Job) {
 	err := svc.applyQueued(actx, j.Payload)
 	cancel()
 	if err == nil {
+		if w.o.Observer != nil {
+			w.o.Observer.JobAttempt(j.Tenant, "") // a successful attempt
+		}
 		if err := w.queue.Ack(ctx, j.ID, w.o.Owner); err != nil && !errors.Is(err, state.ErrNotFound) {
 			log.Warn("applied, but the job could not be acknowledged; it will be applied again (idempotent)", "error", err)
 		}

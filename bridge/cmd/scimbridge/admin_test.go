@@ -367,6 +367,9 @@ func TestMetricsThroughTheBridge(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	code, _, _ = s.call(http.MethodGet, "/scim/acme/v2/Users/some-id", s.acmeToken)
 	require.Equal(t, http.StatusNotFound, code)
+	// A write takes its resource's lock: the wait is observed.
+	code, _, _ = s.call(http.MethodDelete, "/scim/acme/v2/Users/some-id", s.acmeToken)
+	require.Equal(t, http.StatusNotFound, code)
 
 	code, ctype, body := s.call(http.MethodGet, "/metrics", "")
 	require.Equal(t, http.StatusOK, code)
@@ -381,6 +384,7 @@ func TestMetricsThroughTheBridge(t *testing.T) {
 		{`scimbridge_target_up{tenant="acme"}`, "1"},
 		{`scimbridge_target_up{tenant="dir"}`, "0"},
 		{`scimbridge_state_store_up`, "1"},
+		{`scimbridge_lock_wait_seconds_count`, "1"},
 	} {
 		t.Run(tc.series, func(t *testing.T) {
 			require.Equal(t, tc.want, metricValue(t, body, tc.series))

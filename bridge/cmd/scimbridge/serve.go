@@ -121,18 +121,19 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		}
 	}
 	for _, t := range cfg.Tenants {
-		s, err := openTenant(ctx, cfg, t, st, log, wake)
+		s, err := openTenant(ctx, cfg, t, st, log, wake, lockObserver{a})
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
 		a.services = append(a.services, s)
 	}
+	ops := a.observability(cfg, log)
 	a.worker = bridge.NewWorker(st, a.services, bridge.WorkerOptions{
 		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
 		BaseDelay: cfg.Queue.BaseDelay, MaxDelay: cfg.Queue.MaxDelay, Timeout: cfg.Limits.RequestTimeout,
+		Observer: a.metrics,
 	}, log)
-	ops := a.observability(cfg, log)
 	a.handler = httpapi.New(httpapi.Options{
 		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
 		Logger:         log,
@@ -145,6 +146,12 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 	})
 	return a, nil
 }
+
+// lockObserver forwards the services' lock waits to the app's metrics,
+// which are built after the services (they report on them).
+type lockObserver struct{ a *app }
+
+func (o lockObserver) LockWait(d time.Duration) { o.a.metrics.LockWait(d) }
 
 // Close closes the backends and the state store.
 func (a *app) Close() {

@@ -83,7 +83,7 @@ func checkStateServer(ctx context.Context, c *config.Config, st state.Store, log
 }
 
 // openTenant opens a tenant's backend and builds its service.
-func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger, wake func()) (*bridge.Service, error) {
+func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger, wake func(), obs bridge.Observer) (*bridge.Service, error) {
 	drv := registry()[t.Backend.Type]
 	be, err := drv.Open(ctx, t.Backend.Config, t.Mapping.Schema(), log.Named(t.Backend.Type).With("tenant", t.Name))
 	if err != nil {
@@ -94,6 +94,7 @@ func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state
 		Owner:        ownerID(),
 		WriteRetries: c.Limits.WriteRetries,
 		Wake:         wake,
+		Observer:     obs,
 	}), nil
 }
 
