@@ -52,6 +52,7 @@ func openState(ctx context.Context, c *config.Config) (state.Store, error) {
 		return sqlitestate.Open(ctx, c.State.SQLite.Path)
 	case c.State.Redis != nil:
 		r := c.State.Redis
+		redisstate.RouteClientLog(newLogger(c.Log))
 		return redisstate.Open(ctx, redisstate.Options{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
 			Username: r.Username, Password: string(r.Password), DB: r.DB, KeyPrefix: r.KeyPrefix})
 	}
