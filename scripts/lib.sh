@@ -54,3 +54,33 @@ apt_install() {
 	fi
 	[ "$rc" = 0 ] || die "apt-get install $* failed"
 }
+
+# stop_by_pidfile NAME DIR MARKER PIDFILE: the common stop of a throwaway
+# server. It refuses a directory without the start script's MARKER file (so
+# a system instance is never touched), signals only the pid in PIDFILE
+# (waking it first, in case a fault test left it stopped with SIGSTOP),
+# waits up to 10 s before SIGKILL, and removes DIR. Safe to run twice.
+stop_by_pidfile() {
+	local name=$1 dir=$2 marker=$3 pidfile=$4 pid
+	if [ ! -e "$dir" ]; then
+		log "$dir is already gone"
+		return 0
+	fi
+	[ -f "$dir/$marker" ] || die "$dir was not created by the matching start script (no $marker marker): not touching it"
+	if [ -f "$dir/$pidfile" ]; then
+		pid=$(cat "$dir/$pidfile")
+		kill -CONT "$pid" 2>/dev/null || true
+		if kill -TERM "$pid" 2>/dev/null; then
+			for _ in $(seq 1 100); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			if kill -0 "$pid" 2>/dev/null; then
+				log "$name $pid did not stop in 10 s; killing it"
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+		fi
+	fi
+	rm -rf "$dir"
+	log "stopped and removed $dir"
+}
