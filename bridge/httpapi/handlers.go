@@ -28,19 +28,8 @@ var (
 
 // POST /Users → 201 with Location (RFC 7644 §3.3).
 func (h resourceHandler) create(c *gin.Context) {
-	proj, err := h.projection(c)
-	if err != nil {
-		h.writeError(c, err)
-		return
-	}
-	body, err := h.readBody(c)
-	if err != nil {
-		h.writeError(c, err)
-		return
-	}
-	in, err := scim.Decode(h.kind, body)
-	if err != nil {
-		h.writeError(c, badInput(err))
+	_, proj, in, ok := h.readResource(c, false)
+	if !ok {
 		return
 	}
 	out, err := provisioner(c).Create(c.Request.Context(), h.kind, in)
@@ -92,14 +81,8 @@ func (h resourceHandler) list(c *gin.Context) {
 
 // GET /Users/{id}[?attributes=…|excludedAttributes=…] → 200 or 404.
 func (h resourceHandler) get(c *gin.Context) {
-	id, ok := pathParam(c, "id")
+	id, proj, ok := h.readTarget(c, true)
 	if !ok {
-		h.writeError(c, notFound())
-		return
-	}
-	proj, err := h.projection(c)
-	if err != nil {
-		h.writeError(c, err)
 		return
 	}
 	out, err := provisioner(c).Get(c.Request.Context(), h.kind, id, proj)
@@ -116,24 +99,8 @@ func (h resourceHandler) get(c *gin.Context) {
 
 // PUT /Users/{id} → 200.
 func (h resourceHandler) replace(c *gin.Context) {
-	id, ok := pathParam(c, "id")
+	id, proj, in, ok := h.readResource(c, true)
 	if !ok {
-		h.writeError(c, notFound())
-		return
-	}
-	proj, err := h.projection(c)
-	if err != nil {
-		h.writeError(c, err)
-		return
-	}
-	body, err := h.readBody(c)
-	if err != nil {
-		h.writeError(c, err)
-		return
-	}
-	in, err := scim.Decode(h.kind, body)
-	if err != nil {
-		h.writeError(c, badInput(err))
 		return
 	}
 	out, err := provisioner(c).Replace(c.Request.Context(), h.kind, id, in)
@@ -151,14 +118,8 @@ func (h resourceHandler) replace(c *gin.Context) {
 // PATCH /Users/{id} → 200 with the resource, or 204 (Entra accepts both;
 // 204 is what it expects for group membership batches).
 func (h resourceHandler) patch(c *gin.Context) {
-	id, ok := pathParam(c, "id")
+	id, proj, ok := h.readTarget(c, true)
 	if !ok {
-		h.writeError(c, notFound())
-		return
-	}
-	proj, err := h.projection(c)
-	if err != nil {
-		h.writeError(c, err)
 		return
 	}
 	body, err := h.readBody(c)
@@ -182,6 +143,41 @@ func (h resourceHandler) patch(c *gin.Context) {
 	}
 	out, _ = h.finish(c, out, proj)
 	h.writeJSON(c, http.StatusOK, out)
+}
+
+// readTarget reads what every handler of one resource needs: its id (when
+// withID) and the projection. On failure it has answered and ok is false.
+func (h resourceHandler) readTarget(c *gin.Context, withID bool) (id string, proj scim.ListParams, ok bool) {
+	if withID {
+		if id, ok = pathParam(c, "id"); !ok {
+			h.writeError(c, notFound())
+			return "", proj, false
+		}
+	}
+	proj, err := h.projection(c)
+	if err != nil {
+		h.writeError(c, err)
+		return "", proj, false
+	}
+	return id, proj, true
+}
+
+// readResource is readTarget plus the request body decoded as a resource
+// (POST, PUT).
+func (h resourceHandler) readResource(c *gin.Context, withID bool) (id string, proj scim.ListParams, in scim.Resource, ok bool) {
+	if id, proj, ok = h.readTarget(c, withID); !ok {
+		return "", proj, nil, false
+	}
+	body, err := h.readBody(c)
+	if err != nil {
+		h.writeError(c, err)
+		return "", proj, nil, false
+	}
+	if in, err = scim.Decode(h.kind, body); err != nil {
+		h.writeError(c, badInput(err))
+		return "", proj, nil, false
+	}
+	return id, proj, in, true
 }
 
 // DELETE /Users/{id} → 204.
