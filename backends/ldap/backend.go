@@ -64,6 +64,9 @@ func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, 
 	users, uerrs := compileLayout(backends.User, schema.Users, base, c.BaseDN)
 	groups, gerrs := compileLayout(backends.Group, schema.Groups, base, c.BaseDN)
 	errs = append(append(errs, uerrs...), gerrs...)
+	if users != nil && users.active != nil && users.active.password != "" && !c.StartTLS && !strings.HasPrefix(strings.ToLower(c.URL), "ldaps://") {
+		errs = append(errs, errors.New("ldap: users.target active.password: a password is written only over an encrypted connection (ldaps:// or startTLS: true); Active Directory refuses it otherwise"))
+	}
 	if users != nil && groups != nil && users.classFilter == groups.classFilter &&
 		users.searchBaseDN != nil && groups.searchBaseDN != nil &&
 		(within(users.searchBaseDN, groups.searchBaseDN) || within(groups.searchBaseDN, users.searchBaseDN)) {

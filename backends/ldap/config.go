@@ -281,6 +281,16 @@ type ActiveLayout struct {
 	// FALSE or 0) into this container, e.g. "ou=disabled,ou=people", and an
 	// enabled one back to Parent. It must be inside SearchBase.
 	MoveTo string `json:"moveTo"`
+	// Password names the attribute a random password is written to when a
+	// new account is created: unicodePwd (Active Directory, AD LDS: the
+	// quoted UTF-16LE form AD wants) or any other, written as text. Windows
+	// refuses to enable an account without a password (unless
+	// PASSWD_NOTREQD), and refuses a password write over an unencrypted
+	// connection, so with Bit the account is added disabled with the
+	// password, then enabled by a second write when SCIM says active; the
+	// URL must be ldaps:// or startTLS true. The password is never logged
+	// nor kept: users sign in through federation or reset it. With Bit only.
+	Password string `json:"password"`
 }
 
 // MemberLayout describes group membership.
@@ -487,6 +497,14 @@ func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, 
 			if act.moveToDN != nil && k.searchBaseDN != nil && !within(k.searchBaseDN, act.moveToDN) {
 				bad("active.moveTo", "%q is outside the searchBase, so moved entries would not be found; set searchBase to a common ancestor", a.MoveTo)
 			}
+		}
+		if a.Password != "" {
+			if a.Bit == 0 {
+				bad("active.password", "only with bit (the account is created disabled, given the password, then enabled)")
+			} else if !isAttrName(a.Password) {
+				bad("active.password", "%q is not an attribute name", a.Password)
+			}
+			act.password = a.Password
 		}
 		if a.Bit == 0 && a.MoveTo == "" {
 			bad("active", "needs bit or moveTo (to just store a value, map active to an attribute; no active block is needed)")

@@ -20,6 +20,7 @@ import (
 var shippedMappings = []struct{ file, baseDN string }{
 	{"entra-to-openldap.yaml", "dc=example,dc=org"},
 	{"entra-to-active-directory.yaml", "DC=test,DC=example,DC=org"},
+	{"entra-to-389ds.yaml", "dc=example,dc=org"},
 }
 
 // TestShippedMappingsValidate: every shipped LDAP mapping compiles and its

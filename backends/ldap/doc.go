@@ -52,6 +52,7 @@
 //	      bit: 2
 //	      initial: 512
 //	      moveTo: ""                       # e.g. ou=disabled,ou=people
+//	      password: ""                     # e.g. unicodePwd: a random password on create (AD)
 //	groups:
 //	  target:
 //	    parent: ou=groups
@@ -65,7 +66,7 @@
 //	      placeholder: cn=empty-membership-placeholder   # value an empty group holds, or:
 //	      allowEmpty: false                # the class allows no members
 //
-// configs/mappings/entra-to-openldap.yaml and entra-to-active-directory.yaml
+// configs/mappings/entra-to-openldap.yaml, entra-to-389ds.yaml and entra-to-active-directory.yaml
 // are complete, commented examples; configs/schema/scimbridge.schema (and
 // .ldif for cn=config) holds the auxiliary classes.
 //
@@ -83,7 +84,8 @@
 // a move on disable) the group member values and manager references
 // holding the old DN are pointed at the new one, as OpenLDAP's refint
 // overlay would (AD rewrites its linked attributes itself; then none hold
-// the old DN).
+// the old DN). The RDN attribute itself is left to the ModifyDN: Active
+// Directory refuses a modify of it, even to the value it holds.
 //
 // # Names
 //
@@ -105,7 +107,8 @@
 // spaces, as SCIM's case-insensitive attributes expect. A substring or
 // ordering comparison on an attribute whose schema has no SUBSTR or
 // ORDERING rule (read once from the subschema subentry) is ErrUnsupported,
-// never a silently empty answer. References are converted first: a member
+// never a silently empty answer. On 389 DS, which matches values cut at a
+// NUL, a value holding a NUL is ErrInvalid, in filters and in writes. References are converted first: a member
 // or manager id becomes the stored DN (or value); one naming nothing
 // matches nothing.
 //
@@ -151,7 +154,12 @@
 // userAccountControl, bit 2 ACCOUNTDISABLE) that the mapping sees as
 // true/false and the backend sets and clears by read-modify-write, keeping
 // the other flags; moveTo moves a disabled entry into that container and an
-// enabled one back to parent (searchBase must contain both).
+// enabled one back to parent (searchBase must contain both). With
+// password (and bit), Create adds the account disabled with a random
+// 32-character password (unicodePwd in AD's quoted UTF-16LE form), then
+// enables it when SCIM says active, since Windows refuses to enable an
+// account without one; the URL must then be ldaps:// or startTLS, as AD
+// accepts password writes only over an encrypted connection.
 //
 // # Connections and failures
 //

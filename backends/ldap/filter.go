@@ -63,6 +63,10 @@ func (b *Backend) filter(c *conn, k *kindLayout, e backends.Expr) (string, error
 }
 
 func (b *Backend) compare(c *conn, k *kindLayout, x backends.Cmp) (string, error) {
+	// 389 DS compares values cut at a NUL: "a\x00b" would match "a".
+	if err := b.checkNUL(c, x.Attr, x.Value); err != nil {
+		return "", fmt.Errorf("ldap: filter %s: %w", x.Attr, err)
+	}
 	unsupported := func(why string) error {
 		return fmt.Errorf("ldap: filter %s %s: %s: %w", x.Attr, x.Op, why, backends.ErrUnsupported)
 	}

@@ -47,6 +47,7 @@ type activeLayout struct {
 	initial  int64
 	moveTo   string
 	moveToDN *goldap.DN
+	password string // attribute of the random initial password; "" for none
 }
 
 type memberLayout struct {

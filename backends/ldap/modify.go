@@ -157,6 +157,9 @@ func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backen
 		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
 			return nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
 		}
+		if err := b.checkNUL(c, name, vals...); err != nil {
+			return nil, err
+		}
 		attrChanged = true
 		a, _ := k.attr(name)
 		if a.Unique && (ch.Op == backends.Replace || ch.Op == backends.Add) && len(vals) > 0 {
@@ -176,6 +179,14 @@ func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backen
 					p.newRDN = want
 				}
 				curRDNAttr, curRDN = wantAttr, wantVal
+			}
+			// The ModifyDN (or the current name) already gives the
+			// attribute its one value; Active Directory refuses any
+			// modify of the RDN attribute, even to the same value
+			// (67, "must use 'rename' operation instead").
+			if ch.Op == backends.Replace && len(vals) == 1 && len(e.GetEqualFoldAttributeValues(name)) <= 1 &&
+				strings.EqualFold(curRDNAttr, name) && curRDN == vals[0] {
+				continue
 			}
 		case a.Ref != "":
 			conv, err := b.refDNs(c, a, vals, ch.Op != backends.Remove)

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/scimbridge/scimbridge/backends"
 )
 
 // The directory's schema (RFC 4512 §4.2, the subschema subentry) says which
@@ -29,6 +31,10 @@ type attrType struct {
 type subschema struct {
 	types map[string]*attrType
 	known bool // false: the server would not show its schema
+	// cutsNUL: the server stores a value holding a NUL but indexes and
+	// compares it cut at the NUL (389 DS: "a\x00b" is found by a filter
+	// for "a"), so such values are refused there (ErrInvalid).
+	cutsNUL bool
 }
 
 // hasRule reports whether attr has the rule, following SUP inheritance.
@@ -62,15 +68,16 @@ func (b *Backend) subschema(c *conn) (*subschema, error) {
 		return b.schema, nil
 	}
 	root, err := c.search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"subschemaSubentry"}, nil))
+		"(objectClass=*)", []string{"subschemaSubentry", "vendorName"}, nil))
 	if err != nil && isNetwork(err) {
 		return nil, classify("read the root DSE", err, nil)
 	}
-	sub := ""
+	sub, vendor := "", ""
 	if err == nil && len(root.Entries) == 1 {
 		sub = root.Entries[0].GetEqualFoldAttributeValue("subschemaSubentry")
+		vendor = root.Entries[0].GetEqualFoldAttributeValue("vendorName")
 	}
-	s := &subschema{types: map[string]*attrType{}}
+	s := &subschema{types: map[string]*attrType{}, cutsNUL: strings.Contains(vendor, "389 Project")}
 	if sub != "" {
 		res, err := c.search(goldap.NewSearchRequest(sub, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"attributeTypes"}, nil))
@@ -163,4 +170,30 @@ func tokenize(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkNUL refuses values holding a NUL on a server that cuts them there
+// (see subschema.cutsNUL); elsewhere they are stored and matched exactly.
+func (b *Backend) checkNUL(c *conn, attr string, vals ...string) error {
+	if !hasNUL(vals) || c == nil {
+		return nil
+	}
+	s, err := b.subschema(c)
+	if err != nil {
+		return err
+	}
+	if s.cutsNUL {
+		return &backends.InvalidError{Attr: attr, Reason: "a value holds a NUL character, which this directory cannot match exactly"}
+	}
+	return nil
+}
+
+// hasNUL reports a value holding a NUL character.
+func hasNUL(vals []string) bool {
+	for _, v := range vals {
+		if strings.ContainsRune(v, 0) {
+			return true
+		}
+	}
+	return false
 }

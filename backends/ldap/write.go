@@ -2,12 +2,15 @@ package ldap
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -64,6 +67,15 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 					Reason: "the name is too long for a DN in this directory (set the layout's longNames)"})
 			}
 			return classify("add", err, attrNames(written))
+		}
+		if flags, ok := k.enableAfterAdd(attrs); ok {
+			req := goldap.NewModifyRequest(dn, nil)
+			req.Replace(k.active.attr, []string{flags})
+			if err := c.modify(req); err != nil {
+				// The account stays, disabled: a retried POST finds it
+				// (409), and Entra's next PATCH of active enables it.
+				return classify("enable "+dn, err, []string{k.active.attr})
+			}
 		}
 		rec, err = b.readDN(c, k, dn, withMembers)
 		return err
@@ -187,6 +199,9 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
 			return nil, "", nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
 		}
+		if err := b.checkNUL(c, name, vals...); err != nil {
+			return nil, "", nil, err
+		}
 		a, _ := k.attr(name)
 		switch {
 		case a.Ref != "":
@@ -201,7 +216,9 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 				if !ok {
 					return nil, "", nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
 				}
-				vals = []string{strconv.FormatInt(setBit(k.active.initial, k.active.bit, !on), 10)}
+				// With a password the account is added disabled and
+				// enabled by Create once it has one.
+				vals = []string{strconv.FormatInt(setBit(k.active.initial, k.active.bit, !on || k.active.password != ""), 10)}
 			}
 			active = on || !ok
 		}
@@ -228,6 +245,13 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	req.Attribute("objectClass", append(slices.Clone(k.objectClasses), k.auxClasses...))
 	for _, name := range sortedKeys(written) {
 		req.Attribute(name, written[name])
+	}
+	if k.active != nil && k.active.password != "" {
+		pw, err := randomPassword()
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("ldap: add: %w: %w", backends.ErrUnavailable, err)
+		}
+		req.Attribute(k.active.password, []string{encodePassword(k.active.password, pw)})
 	}
 	if k.member != nil {
 		ids := attrs[backends.AttrMembers]
@@ -424,4 +448,70 @@ found:
 		}
 	}
 	return fmt.Errorf("ldap: %s is taken: %w", attr, &backends.ConflictError{Attr: attr, ID: k.entryID(e)})
+}
+
+// enableAfterAdd returns the flags that enable an account Create added
+// disabled with a random password, when the mapping asked for an active
+// one.
+func (k *kindLayout) enableAfterAdd(attrs map[string][]string) (string, bool) {
+	if k.active == nil || k.active.password == "" || k.active.bit == 0 {
+		return "", false
+	}
+	vals := nonEmpty(valuesFold(attrs, k.active.attr))
+	if len(vals) == 0 {
+		return "", false
+	}
+	if on, ok := parseBool(vals[0]); !ok || !on {
+		return "", false
+	}
+	return strconv.FormatInt(setBit(k.active.initial, k.active.bit, false), 10), true
+}
+
+// randomPassword is 32 characters from crypto/rand with at least one
+// upper-case letter, lower-case letter, digit and symbol, so that it meets
+// Active Directory's complexity rules and any length policy up to 32.
+func randomPassword() (string, error) {
+	const (
+		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		lower  = "abcdefghijkmnopqrstuvwxyz"
+		digits = "23456789"
+		symbol = "!#%+-.:=?@_~"
+		n      = 32
+	)
+	classes := []string{upper, lower, digits, symbol}
+	all := upper + lower + digits + symbol
+	buf := make([]byte, 2*n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("ldap: random password: %w", err)
+	}
+	out := make([]byte, n)
+	for i := range out {
+		set := all
+		if i < len(classes) {
+			set = classes[i]
+		}
+		out[i] = set[int(buf[i])%len(set)]
+	}
+	// Spread the four fixed-class characters (Fisher-Yates on the rest of
+	// the random bytes; the small modulo bias does not matter here).
+	for i := n - 1; i > 0; i-- {
+		j := int(buf[n+i]) % (i + 1)
+		out[i], out[j] = out[j], out[i]
+	}
+	return string(out), nil
+}
+
+// encodePassword is the value written to attr: Active Directory's
+// unicodePwd wants the password in double quotes, UTF-16LE encoded; any
+// other attribute gets the text.
+func encodePassword(attr, pw string) string {
+	if !strings.EqualFold(attr, "unicodePwd") {
+		return pw
+	}
+	u := utf16.Encode([]rune(`"` + pw + `"`))
+	b := make([]byte, 2*len(u))
+	for i, r := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], r)
+	}
+	return string(b)
 }
