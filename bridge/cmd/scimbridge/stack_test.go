@@ -109,14 +109,31 @@ func newStack(t testing.TB, tg target) *stack {
 // repository root), and generates its token.
 func newBridge(t testing.TB, backend, mappingFile string) *stack {
 	t.Helper()
+	return newBridgeWith(t, backend, mappingFile, bridgeOptions{})
+}
+
+// bridgeOptions change what newBridgeWith configures beyond newBridge's
+// defaults.
+type bridgeOptions struct {
+	// state is the state block in YAML flow form, e.g. a Redis with a key
+	// prefix of the test's own; empty: a SQLite file in the test's temp dir.
+	state string
+}
+
+// newBridgeWith is newBridge with options.
+func newBridgeWith(t testing.TB, backend, mappingFile string, o bridgeOptions) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, mappingFile))
 	require.NoError(t, err)
+	if o.state == "" {
+		o.state = `{ sqlite: { path: ` + filepath.Join(dir, "state.db") + ` } }`
+	}
 	cfgText := `
 listen: 127.0.0.1:0
 public_url: http://scim.example.test
 log: { level: warn, format: text }
-state: { sqlite: { path: ` + filepath.Join(dir, "state.db") + ` } }
+state: ` + o.state + `
 limits: { body_bytes: 65536, request_timeout: 20s, write_retries: 2 }
 tokens: { validity: 8760h, grace: 24h, file: ` + filepath.Join(dir, "token.txt") + ` }
 queue: { max_attempts: 50, base_delay: 50ms, max_delay: 500ms }
@@ -181,7 +198,11 @@ func (s *stack) doWith(method, pathAndQuery string, body any, auth string) answe
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/scim+json; charset=utf-8")
 	}
-	resp, err := s.srv.Client().Do(req)
+	client := http.DefaultClient // a bridge running as a process of its own
+	if s.srv != nil {
+		client = s.srv.Client()
+	}
+	resp, err := client.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
