@@ -14,6 +14,7 @@ cleanup() {
 	if [[ -n "${SCIMBRIDGE_LDAP_DIR:-}" ]]; then scripts/slapd-stop.sh "$SCIMBRIDGE_LDAP_DIR" || true; fi
 	if [[ -n "${SCIMBRIDGE_REDIS_DIR:-}" ]]; then scripts/redis-stop.sh "$SCIMBRIDGE_REDIS_DIR" || true; fi
 	if [[ -n "${SCIMBRIDGE_389DS_DIR:-}" ]]; then scripts/389ds-stop.sh "$SCIMBRIDGE_389DS_DIR" || true; fi
+	if [[ -n "${SCIMBRIDGE_AD_DIR:-}" ]]; then scripts/samba-stop.sh "$SCIMBRIDGE_AD_DIR" || true; fi
 }
 trap cleanup EXIT
 
@@ -21,6 +22,7 @@ eval "$(scripts/pg-start.sh)"
 eval "$(scripts/slapd-start.sh)"
 eval "$(scripts/redis-start.sh)"
 eval "$(scripts/389ds-start.sh)"
+eval "$(scripts/samba-start.sh)"
 
 go vet ./...
 go test -race -count=1 -timeout 30m ./...

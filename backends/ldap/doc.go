@@ -108,7 +108,8 @@
 // ordering comparison on an attribute whose schema has no SUBSTR or
 // ORDERING rule (read once from the subschema subentry) is ErrUnsupported,
 // never a silently empty answer. On 389 DS, which matches values cut at a
-// NUL, a value holding a NUL is ErrInvalid, in filters and in writes. References are converted first: a member
+// NUL (as Samba does), a value holding a NUL is ErrInvalid, in filters and
+// in writes. References are converted first: a member
 // or manager id becomes the stored DN (or value); one naming nothing
 // matches nothing.
 //

@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"os"
 	"sort"
@@ -26,6 +27,16 @@ func TestMain(m *testing.M) {
 // started (SCIMBRIDGE_LDAP_* in the environment).
 type server struct {
 	url, ldapsURL, caFile, bindDN, password, baseDN, dir string
+	// tlsConfig, when set, is used to dial url (an ldaps:// one).
+	tlsConfig *tls.Config
+}
+
+// dial connects to s.url, with s.tlsConfig when it is set.
+func (s server) dial() (*goldap.Conn, error) {
+	if s.tlsConfig != nil {
+		return goldap.DialURL(s.url, goldap.DialWithTLSConfig(s.tlsConfig))
+	}
+	return goldap.DialURL(s.url)
 }
 
 // requireServer returns the test slapd, or skips (fails under CI=true)
@@ -61,7 +72,7 @@ func envOr(name, def string) string {
 // checking what the backend wrote.
 func adminConn(tb testing.TB, s server) *goldap.Conn {
 	tb.Helper()
-	l, err := goldap.DialURL(s.url)
+	l, err := s.dial()
 	require.NoError(tb, err)
 	require.NoError(tb, l.Bind(s.bindDN, s.password))
 	tb.Cleanup(func() { _ = l.Close() })
@@ -93,7 +104,7 @@ func newTestOU(tb testing.TB, s server) string {
 
 // removeTree deletes dn and everything below it, deepest first.
 func removeTree(tb testing.TB, s server, dn string) {
-	l, err := goldap.DialURL(s.url)
+	l, err := s.dial()
 	if err != nil {
 		tb.Logf("cleanup of %s: %v", dn, err)
 		return

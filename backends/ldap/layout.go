@@ -107,10 +107,12 @@ func (k *kindLayout) rdnFor(value string) string {
 }
 
 // escapeDN escapes one RDN value: goldap.EscapeDN (RFC 4514 §2.4), plus
-// every control character as \xx, which slapd needs: it takes a leading
-// tab for insignificant space, which would leave a following '#' unescaped.
+// '=' (Samba's DN parser refuses some values holding a bare one, such as
+// "a) OR (1=1"; RFC 4514 allows escaping it), plus every control character
+// as \xx, which slapd needs: it takes a leading tab for insignificant
+// space, which would leave a following '#' unescaped.
 func escapeDN(v string) string {
-	e := goldap.EscapeDN(v)
+	e := strings.ReplaceAll(goldap.EscapeDN(v), "=", `\=`)
 	if !strings.ContainsFunc(e, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return e
 	}

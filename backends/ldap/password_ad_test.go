@@ -11,15 +11,16 @@ import (
 	"github.com/scimbridge/scimbridge/backends"
 )
 
-// adSchema is the shape of configs/mappings/entra-to-active-directory.yaml:
-// user objects named by CN, objectGUID ids, active as bit 2 of
+// adSchema is the shape of configs/mappings/entra-to-active-directory.yaml
+// (in the test OU's ou=people and ou=groups rather than CN=Users): user
+// objects named by CN, objectGUID ids, active as bit 2 of
 // userAccountControl with a random password before enabling, groups with a
 // groupType and no placeholder.
 func adSchema() backends.Schema {
 	return backends.Schema{
 		Users: backends.KindSchema{
 			Layout: map[string]any{
-				"parent": "CN=Users", "rdn": "cn", "objectClasses": []any{"user"},
+				"parent": "ou=people", "rdn": "cn", "objectClasses": []any{"user"},
 				"filter": "(&(objectCategory=person)(objectClass=user))", "id": "objectGUID",
 				"active": map[string]any{"attribute": "userAccountControl", "bit": 2, "initial": 512, "password": "unicodePwd"},
 			},
@@ -27,15 +28,15 @@ func adSchema() backends.Schema {
 				{Name: "userPrincipalName", Unique: true},
 				{Name: "employeeNumber", Unique: true},
 				{Name: "sAMAccountName"},
-				{Name: "cn"}, {Name: "mail"}, {Name: "description", Multi: false},
-				{Name: "givenName"}, {Name: "sn"}, {Name: "displayName"},
+				{Name: "cn"}, {Name: "mail"}, {Name: "otherTelephone", Multi: true},
+				{Name: "givenName"}, {Name: "sn"}, {Name: "displayName", Unique: true},
 				{Name: "userAccountControl"},
 				{Name: "manager", Ref: backends.User},
 			},
 		},
 		Groups: backends.KindSchema{
 			Layout: map[string]any{
-				"parent": "CN=Users", "rdn": "cn", "objectClasses": []any{"group"}, "filter": "(objectClass=group)",
+				"parent": "ou=groups", "rdn": "cn", "objectClasses": []any{"group"}, "filter": "(objectClass=group)",
 				"id": "objectGUID", "defaults": map[string]any{"groupType": "-2147483646"},
 				"member": map[string]any{"attribute": "member", "format": "dn", "allowEmpty": true},
 			},

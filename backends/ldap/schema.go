@@ -25,15 +25,21 @@ const (
 type attrType struct {
 	sup                        string
 	equality, ordering, substr string
+	syntax                     string
 }
 
 // subschema maps lower-case attribute names (every NAME of a type) to it.
 type subschema struct {
 	types map[string]*attrType
 	known bool // false: the server would not show its schema
+	// declaresRules: some type names a matching rule. Active Directory's
+	// subschema names none (its rules follow from the syntax), so there
+	// the syntax decides (ruleBySyntax).
+	declaresRules bool
 	// cutsNUL: the server stores a value holding a NUL but indexes and
-	// compares it cut at the NUL (389 DS: "a\x00b" is found by a filter
-	// for "a"), so such values are refused there (ErrInvalid).
+	// compares it cut at the NUL (389 DS and Samba AD, from their
+	// vendorName: "a\x00b" is found by a filter for "a"), so such values
+	// are refused there (ErrInvalid).
 	cutsNUL bool
 }
 
@@ -49,6 +55,9 @@ func (b *Backend) hasRule(c *conn, attr string, rule matchRule) (bool, error) {
 		return rule == ruleSubstr, nil
 	}
 	t := s.types[strings.ToLower(attr)]
+	if !s.declaresRules {
+		return ruleBySyntax(t, rule), nil
+	}
 	for depth := 0; t != nil && depth < 16; depth++ {
 		switch {
 		case rule == ruleSubstr && t.substr != "":
@@ -77,7 +86,7 @@ func (b *Backend) subschema(c *conn) (*subschema, error) {
 		sub = root.Entries[0].GetEqualFoldAttributeValue("subschemaSubentry")
 		vendor = root.Entries[0].GetEqualFoldAttributeValue("vendorName")
 	}
-	s := &subschema{types: map[string]*attrType{}, cutsNUL: strings.Contains(vendor, "389 Project")}
+	s := &subschema{types: map[string]*attrType{}, cutsNUL: strings.Contains(vendor, "389 Project") || strings.Contains(vendor, "Samba")}
 	if sub != "" {
 		res, err := c.search(goldap.NewSearchRequest(sub, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"attributeTypes"}, nil))
@@ -90,6 +99,7 @@ func (b *Backend) subschema(c *conn) (*subschema, error) {
 				for _, n := range names {
 					s.types[strings.ToLower(n)] = t
 				}
+				s.declaresRules = s.declaresRules || t.equality != "" || t.substr != "" || t.ordering != ""
 			}
 			s.known = len(s.types) > 0
 		}
@@ -136,6 +146,11 @@ func parseAttributeType(def string) ([]string, *attrType) {
 			t.ordering = next()
 		case "SUBSTR":
 			t.substr = next()
+		case "SYNTAX":
+			t.syntax = strings.Trim(next(), "'")
+			if i := strings.IndexByte(t.syntax, '{'); i >= 0 {
+				t.syntax = t.syntax[:i]
+			}
 		}
 	}
 	return names, t
@@ -194,6 +209,35 @@ func hasNUL(vals []string) bool {
 		if strings.ContainsRune(v, 0) {
 			return true
 		}
+	}
+	return false
+}
+
+// Syntaxes (RFC 4517 and Active Directory's) whose values Active Directory
+// matches as strings: substring and ordering assertions work on them.
+var stringSyntaxes = map[string]bool{
+	"1.3.6.1.4.1.1466.115.121.1.15": true, // Directory String (AD: Unicode String)
+	"1.3.6.1.4.1.1466.115.121.1.26": true, // IA5 String
+	"1.3.6.1.4.1.1466.115.121.1.44": true, // Printable String
+	"1.3.6.1.4.1.1466.115.121.1.36": true, // Numeric String
+	"1.3.6.1.4.1.1466.115.121.1.50": true, // Telephone Number
+	"1.2.840.113556.1.4.905":        true, // AD String(Teletex)
+	"1.2.840.113556.1.4.1221":       true, // AD Case-Insensitive String
+}
+
+// ruleBySyntax answers hasRule for a directory whose schema names no
+// matching rules (Active Directory): string syntaxes have substring and
+// ordering matching, integers and times ordering only, others neither.
+func ruleBySyntax(t *attrType, rule matchRule) bool {
+	if t == nil {
+		return false
+	}
+	switch {
+	case stringSyntaxes[t.syntax]:
+		return true
+	case t.syntax == "1.3.6.1.4.1.1466.115.121.1.27", t.syntax == "1.3.6.1.4.1.1466.115.121.1.24",
+		t.syntax == "1.2.840.113556.1.4.906", t.syntax == "1.3.6.1.4.1.1466.115.121.1.53":
+		return rule == ruleOrdering // Integer, Generalized Time, Large Integer, UTC Time
 	}
 	return false
 }
