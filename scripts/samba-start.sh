@@ -123,7 +123,9 @@ out += [
 open(path, "w").write("\n".join(out) + "\n")
 PY
 
-samba -s "$DIR/etc/smb.conf" -M single -D >"$DIR/log/start.out" 2>&1 ||
+# -l: Samba opens its log before it reads smb.conf's "log file", which
+# would leave an empty /var/log/samba/log.samba behind.
+samba -s "$DIR/etc/smb.conf" -l "$DIR/log" -M single -D >"$DIR/log/start.out" 2>&1 ||
 	{ cat "$DIR/log/start.out" "$DIR/log/samba.log" >&2 2>/dev/null; die "samba did not start"; }
 started=1
 ready=""

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -142,4 +143,54 @@ func TestADReferralsIgnored(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, total, 1, "the whole domain's users (Administrator, Guest, krbtgt …) are found")
 	require.NoError(t, b.Delete(ctx, backends.User, rec.ID))
+}
+
+// TestADMemberCodes: without the Permissive Modify control, AD answers 68
+// to adding a present member and 53 to removing an absent one (checked
+// here with a raw request); the backend treats both as done, reading the
+// members back, and the group holds exactly what was asked.
+func TestADMemberCodes(t *testing.T) {
+	s := requireAD(t)
+	b, _ := openOn(t, s, adSchema(), func(c backends.Config) { c["caFile"] = s.caFile; c["permissiveModify"] = "off" })
+	ctx := context.Background()
+	var ids []string
+	for i := range 2 {
+		name := fmt.Sprintf("Member Code %d %s", i, randomName())
+		rec, err := b.Create(ctx, backends.User, map[string][]string{"cn": {name}, "displayName": {name}, "userAccountControl": {"true"}})
+		require.NoError(t, err)
+		ids = append(ids, rec.ID)
+	}
+	g, err := b.Create(ctx, backends.Group, map[string][]string{"cn": {"codes " + randomName()}, backends.AttrMembers: {ids[0]}})
+	require.NoError(t, err)
+
+	l := adminConn(t, s)
+	res, err := l.Search(goldap.NewSearchRequest("<GUID="+g.ID+">", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"member"}, nil))
+	require.NoError(t, err)
+	require.Len(t, res.Entries, 1)
+	groupDN, member := res.Entries[0].DN, res.Entries[0].GetAttributeValues("member")
+	require.Len(t, member, 1)
+	add := goldap.NewModifyRequest(groupDN, nil)
+	add.Add("member", member)
+	require.Equal(t, int(goldap.LDAPResultEntryAlreadyExists), resultCode(l.Modify(add)), "AD's code for a present member")
+	u1, err := l.Search(goldap.NewSearchRequest("<GUID="+ids[1]+">", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil))
+	require.NoError(t, err)
+	del := goldap.NewModifyRequest(groupDN, nil)
+	del.Delete("member", []string{u1.Entries[0].DN})
+	require.Equal(t, int(goldap.LDAPResultUnwillingToPerform), resultCode(l.Modify(del)), "AD's code for an absent member")
+
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{ids[0]}}}))
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{
+		{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{ids[0], ids[1]}},
+		{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[0]}},
+	}))
+	got, err := b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, err)
+	require.Equal(t, []string{ids[1]}, got.Attrs[backends.AttrMembers])
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
+	got, err = b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, err)
+	require.Empty(t, got.Attrs[backends.AttrMembers], "emptied, no placeholder")
 }

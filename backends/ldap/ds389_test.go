@@ -3,9 +3,11 @@ package ldap
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 
@@ -74,4 +76,60 @@ func TestContract389DS(t *testing.T) {
 		b, _ := openOn(tb, s, schema389(), nil)
 		return b
 	})
+}
+
+// TestDS389ServiceAccountACIs: the ACIs configs/389ds.yaml documents let a
+// service account (not Directory Manager) do everything the bridge does:
+// create, read, filter, rename, disable, manage members and delete.
+func TestDS389ServiceAccountACIs(t *testing.T) {
+	s := require389(t)
+	ou := newTestOU(t, s)
+	l := adminConn(t, s)
+	svc := "uid=scimbridge-" + randomName() + "," + ou
+	add := goldap.NewAddRequest(svc, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("uid", []string{strings.TrimPrefix(strings.SplitN(svc, ",", 2)[0], "uid=")})
+	add.Attribute("cn", []string{"scimbridge"})
+	add.Attribute("sn", []string{"service"})
+	add.Attribute("userPassword", []string{"Svc-Passw0rd-1"})
+	require.NoError(t, l.Add(add))
+	for _, container := range []string{"ou=people," + ou, "ou=groups," + ou} {
+		mod := goldap.NewModifyRequest(container, nil)
+		mod.Add("aci", []string{
+			`(targetattr="*")(version 3.0; acl "scimbridge"; allow (read, search, compare, add, delete, write) userdn="ldap:///` + svc + `";)`,
+			`(targetattr="entryUUID || nsUniqueId || createTimestamp || modifyTimestamp")(version 3.0; acl "scimbridge operational"; allow (read, search, compare) userdn="ldap:///` + svc + `";)`,
+		})
+		require.NoError(t, l.Modify(mod))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := Open(ctx, backends.Config{"url": s.url, "bindDN": svc, "password": "Svc-Passw0rd-1", "baseDN": ou, "timeout": "5s"},
+		schema389(), hclog.NewNullLogger())
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.Ping(ctx))
+
+	u, err := b.Create(ctx, backends.User, map[string][]string{"uid": {"ann@example.org"}, "cn": {"Ann"}, "sn": {"A"}, "scimExternalId": {"x-ann"}, "scimActive": {"TRUE"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, u.ID, "entryUUID readable")
+	recs, total, err := b.Find(ctx, backends.Query{Kind: backends.User, Filter: backends.Cmp{Attr: "scimExternalId", Op: backends.Eq, Value: "x-ann"}, Limit: 5})
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, u.ID, recs[0].ID)
+	g, err := b.Create(ctx, backends.Group, map[string][]string{"cn": {"team"}, backends.AttrMembers: {u.ID}})
+	require.NoError(t, err)
+	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{
+		{Op: backends.Replace, Attr: "uid", Values: []string{"ann.renamed@example.org"}},
+		{Op: backends.Replace, Attr: "scimActive", Values: []string{"FALSE"}},
+	}))
+	got, err := b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, err)
+	require.Equal(t, []string{u.ID}, got.Attrs[backends.AttrMembers], "the member follows the rename")
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Delete(ctx, backends.User, u.ID))
+	got, err = b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, err)
+	require.Empty(t, got.Attrs[backends.AttrMembers])
+	require.NoError(t, b.Delete(ctx, backends.Group, g.ID))
 }

@@ -140,6 +140,14 @@ func TestADEntraUserLifecycle(t *testing.T) {
 	other := fixture(t, "create-user")
 	other["externalId"], other["userName"], other["displayName"] = "other", "Test_User_"+s.tag+"_long_twin@testuser.com", "Twin"
 	require.Equal(t, "uniqueness", s.must(409, "POST", "/Users", other).body["scimType"])
+	// So does a rename of another user into those 20 characters.
+	second := fixture(t, "create-user")
+	second["externalId"], second["userName"], second["displayName"] = "second", "second-"+s.tag+"@testuser.com", "Second "+s.tag
+	sid := s.must(201, "POST", "/Users", second).body["id"].(string)
+	s.must(409, "PATCH", "/Users/"+url.PathEscape(sid), map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "Replace", "path": "userName", "value": local + "_other@testuser.com"}}})
+	require.Equal(t, "second-"+s.tag, s.byGUID(sid).GetAttributeValue("sAMAccountName"), "nothing of the refused rename landed")
 
 	// Disable and enable flip bit 2 only: a flag set by someone else stays.
 	mod := goldap.NewModifyRequest(e.DN, nil)
