@@ -35,7 +35,7 @@ PATH=$PATH:/usr/sbin:/sbin
 SUFFIX="dc=example,dc=org"
 ROOTDN="cn=Directory Manager"
 ROOTPW="Passw0rd-DM"
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 
 if ! command -v dscreate >/dev/null || ! command -v ns-slapd >/dev/null || ! command -v ldapmodify >/dev/null; then
 	apt_install 389-ds-base ldap-utils
@@ -227,7 +227,7 @@ keep=1
 
 CA=$CONF/ca.crt
 [ -f "$CA" ] || CA=$(ls "$CONF"/ssca/ca.crt 2>/dev/null || true)
-log "389 DS $(ns-slapd -v 2>/dev/null | sed -n 's|.*389-Directory/\([0-9.]*\).*|\1|p' | head -n 1) on $URL and ldaps://127.0.0.1:$TLSPORT in $DIR ($(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo '?') s)"
+log "389 DS $(ns-slapd -v 2>/dev/null | sed -n 's|.*389-Directory/\([0-9.]*\).*|\1|p' | head -n 1) on $URL and ldaps://127.0.0.1:$TLSPORT in $DIR ($(((($(date +%s%N) - t0) / 1000000)))ms)"
 echo "export SCIMBRIDGE_389DS_URL='$URL'"
 echo "export SCIMBRIDGE_389DS_LDAPS_URL='ldaps://127.0.0.1:$TLSPORT'"
 echo "export SCIMBRIDGE_389DS_CA_FILE='$CA'"

@@ -164,6 +164,8 @@
 //
 // # Connections and failures
 //
+// Ping (the health check) binds and reads the base entry; it never uses
+// the WhoAmI extended operation, which Active Directory does not have.
 // A puddle pool keeps poolSize connections bound as the service account;
 // an operation holds one for its few requests. Requests get the smaller of
 // timeout and the context's remaining time, and a cancelled context closes
