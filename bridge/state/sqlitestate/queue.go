@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -454,6 +455,9 @@ func (s *Store) Stats(ctx context.Context, tenant string) (state.QueueStats, err
 //
 // f returns errors unwrapped; those that carry state.ErrNotFound or
 // state.ErrConflict already say what happened and are returned as they are.
+// synchronousNormal is PRAGMA synchronous's value for NORMAL.
+const synchronousNormal = 1
+
 func (s *Store) queueTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
@@ -465,9 +469,21 @@ func (s *Store) queueTx(ctx context.Context, op string, f func(tx *sql.Tx) error
 		return s.wrap(op, err)
 	}
 	// Back to NORMAL even when ctx is done: the connection is reused by
-	// every other write. If this fails the connection stays FULL, which is
-	// slower but never less safe.
-	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL") }()
+	// every other write. A transaction that a cancelled ctx is still
+	// rolling back can make the reset a no-op, so it is checked; a
+	// connection that did not come back to NORMAL is dropped, and the pool
+	// opens a fresh one with the DSN's pragmas.
+	defer func() {
+		rctx := context.WithoutCancel(ctx)
+		v := 0
+		_, err := conn.ExecContext(rctx, "PRAGMA synchronous = NORMAL")
+		if err == nil {
+			err = conn.QueryRowContext(rctx, "PRAGMA synchronous").Scan(&v)
+		}
+		if err != nil || v != synchronousNormal {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(op, err)
