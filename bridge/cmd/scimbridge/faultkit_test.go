@@ -587,14 +587,19 @@ func (s *stack) untilDone(what, method, pathAndQuery string, body any, within ti
 	}
 }
 
-// sendAndHangUp sends a request and closes the connection at once, without
-// reading the answer: Entra's answer lost on the way back.
-func sendAndHangUp(t testing.TB, s *stack, method, pathAndQuery string, body any) {
+// answerLost sends a request and closes the connection as soon as the
+// answer's status line arrives: the write is done, and Entra never sees
+// that it was. It returns the status line.
+func answerLost(t testing.TB, s *stack, method, pathAndQuery string, body any) string {
 	t.Helper()
 	req, err := s.request(context.Background(), method, pathAndQuery, body)
 	require.NoError(t, err)
 	conn, err := net.Dial("tcp", req.URL.Host)
 	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(30*time.Second)))
 	require.NoError(t, req.Write(conn))
-	require.NoError(t, conn.Close())
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	require.NoError(t, err)
+	return line
 }
