@@ -56,7 +56,41 @@ func slapdSignal(env map[string]string, sig syscall.Signal) error {
 	if err != nil {
 		return err
 	}
-	return syscall.Kill(pid, sig)
+	if err := syscall.Kill(pid, sig); err != nil || sig != syscall.SIGSTOP {
+		return err
+	}
+	// kill returns before the stop takes effect: a slapd thread already
+	// working could still answer one request. Wait until every thread is
+	// stopped, so that a test's next request meets a frozen directory.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if allThreadsStopped(pid) {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("slapd %d did not stop within 5s of SIGSTOP", pid)
+}
+
+// allThreadsStopped reads each thread's state from /proc (field 3 of stat:
+// T is stopped by a signal).
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// The command name (field 2) is in parentheses and may hold spaces.
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		if f := strings.Fields(rest); len(f) == 0 || (f[0] != "T" && f[0] != "t") {
+			return false
+		}
+	}
+	return true
 }
 
 // With the directory paused or stopped, Entra gets 503 with Retry-After
