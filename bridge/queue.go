@@ -99,8 +99,10 @@ func (s *Service) queueBehind(ctx context.Context, resource, fp string, op opera
 }
 
 // enqueue keeps a write that could not be applied for the worker, and
-// answers 503 with Retry-After. A request already queued (the same
-// fingerprint, pending or leased) is not queued twice.
+// answers 503 with Retry-After. Entra's repeat of the request last queued
+// for the resource (the same fingerprint as its latest live job) is not
+// queued twice; the same body after other writes (disable, enable, disable)
+// is a new write and is queued.
 func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation, cause error) error {
 	if s.state == nil || fromQueue(ctx) {
 		return cause
@@ -111,10 +113,14 @@ func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation
 	defer cancel()
 	queued, err := s.state.List(qctx, state.JobFilter{Tenant: s.tenant, Resource: resource}, 1000)
 	if err == nil {
-		for _, j := range queued {
-			if j.Fingerprint == fp && j.State != state.JobDead {
+		for i := len(queued) - 1; i >= 0; i-- {
+			if queued[i].State == state.JobDead {
+				continue
+			}
+			if queued[i].Fingerprint == fp {
 				return errQueued()
 			}
+			break
 		}
 	}
 	payload, err := json.Marshal(op)

@@ -249,6 +249,16 @@ func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[
 		s.auditLog("create-existing", kind, rec.ID, nil)
 	} else {
 		rec, err = s.create(ctx, kind, attrs, keys)
+		var se *scim.Error
+		if errors.As(err, &se) && se.Status == http.StatusConflict && len(keys) > 0 {
+			// An earlier try of this create whose client went away (its
+			// context cancelled, its lock released) may have landed after
+			// our lookup: if the identity key now names an entry, this is
+			// that entry's retry, not a conflict.
+			if again, ferr := s.findExisting(ctx, kind, keys, attrs); ferr == nil && again != nil {
+				return s.createUnlocked(ctx, kind, attrs, keys, fp)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
