@@ -12,11 +12,14 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
-// lockLease is longer than any request may take (the request deadline is
-// capped well under Entra's 60 s), so a lease never expires under a live
-// holder and no renewal is needed; a crashed holder's lease runs out by
-// itself.
-const lockLease = 60 * time.Second
+// lockLease is how long a resource's shared lock outlives a holder that
+// died: the next writer (or the worker) waits at most this long. A live
+// holder renews it every lockRenew while its write runs, so a slow target
+// never lets a second writer in.
+const (
+	lockLease = 15 * time.Second
+	lockRenew = lockLease / 3
+)
 
 // locker serialises writes to one resource across goroutines (a keyed
 // in-process mutex, so waiters in one process queue in arrival order
@@ -26,6 +29,8 @@ type locker struct {
 	owner string
 	log   hclog.Logger
 	obs   Observer // nil: not observed
+	// lease and renewEvery are lockLease and lockRenew (tests shorten them).
+	lease, renewEvery time.Duration
 
 	mu    sync.Mutex
 	local map[string]*keyLock
@@ -37,7 +42,7 @@ type keyLock struct {
 }
 
 func newLocker(store state.Locks, owner string, log hclog.Logger, obs Observer) *locker {
-	return &locker{store: store, owner: owner, log: log, obs: obs, local: map[string]*keyLock{}}
+	return &locker{store: store, owner: owner, log: log, obs: obs, lease: lockLease, renewEvery: lockRenew, local: map[string]*keyLock{}}
 }
 
 // lock takes the locks on keys (sorted, so that two writers needing the
@@ -98,7 +103,9 @@ func (l *locker) lockOne(ctx context.Context, key string) (func(), error) {
 		unlocal()
 		return nil, err
 	}
+	stopRenew := l.renew(ctx, key)
 	return func() {
+		stopRenew()
 		// Release even if the request's ctx is done, so the next writer
 		// does not wait for the lease to run out.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -110,6 +117,32 @@ func (l *locker) lockOne(ctx context.Context, key string) (func(), error) {
 	}, nil
 }
 
+// renew keeps the shared lease on key alive until the returned function is
+// called (TryLock by the holder renews it).
+func (l *locker) renew(ctx context.Context, key string) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(l.renewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.renewEvery)
+				ok, err := l.store.TryLock(rctx, key, l.owner, l.lease)
+				cancel()
+				if err != nil || !ok {
+					l.log.Warn("could not renew a resource lock; another writer may start after it expires", "key", key, "error", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
 // acquireShared polls the state store's lease with a capped backoff. If the
 // store is unreachable the write goes on under the in-process lock alone:
 // the target's natural keys still prevent duplicates (DESIGN: degraded
@@ -117,7 +150,7 @@ func (l *locker) lockOne(ctx context.Context, key string) (func(), error) {
 func (l *locker) acquireShared(ctx context.Context, key string) error {
 	wait := 2 * time.Millisecond
 	for {
-		ok, err := l.store.TryLock(ctx, key, l.owner, lockLease)
+		ok, err := l.store.TryLock(ctx, key, l.owner, l.lease)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -311,3 +311,22 @@ func TestLockWaitHonoursContext(t *testing.T) {
 	require.NoError(t, err)
 	release()
 }
+
+// A holder's shared lock is renewed while its write runs, so it outlives
+// its lease; once released, another replica gets it at once.
+func TestSharedLockIsRenewedWhileHeld(t *testing.T) {
+	f := newFixture(t)
+	l := newLocker(f.state, "replica-1", hclog.NewNullLogger(), nil)
+	l.lease, l.renewEvery = 200*time.Millisecond, 50*time.Millisecond
+	ctx := context.Background()
+	release, err := l.lock(ctx, "t/User/u1")
+	require.NoError(t, err)
+	time.Sleep(600 * time.Millisecond) // three leases
+	ok, err := f.state.TryLock(ctx, "t/User/u1", "replica-2", time.Second)
+	require.NoError(t, err)
+	require.False(t, ok, "the holder renewed its lease")
+	release()
+	ok, err = f.state.TryLock(ctx, "t/User/u1", "replica-2", time.Second)
+	require.NoError(t, err)
+	require.True(t, ok, "released at once")
+}
