@@ -16,9 +16,11 @@ const (
 	DefaultBodyBytes      = 1 << 20
 	DefaultRequestTimeout = 25 * time.Second
 	DefaultWriteRetries   = 3
-	DefaultTokenValidity  = 365 * 24 * time.Hour
-	DefaultTokenGrace     = 24 * time.Hour
-	DefaultRedisKeyPrefix = "scimbridge:"
+
+	DefaultIdempotencyWindow = time.Hour
+	DefaultTokenValidity     = 365 * 24 * time.Hour
+	DefaultTokenGrace        = 24 * time.Hour
+	DefaultRedisKeyPrefix    = "scimbridge:"
 
 	DefaultQueueMaxAttempts = 20
 	DefaultQueueMaxAge      = 7 * 24 * time.Hour
@@ -129,6 +131,10 @@ type LimitsConfig struct {
 	// WriteRetries is how many times a write is retried inline on a
 	// transient target error before it is queued. Defaults to 3.
 	WriteRetries int
+	// IdempotencyWindow is how long a write's answer is kept for a replay
+	// of the same request (while the resource is unchanged since).
+	// Defaults to 1h.
+	IdempotencyWindow time.Duration
 }
 
 // TokensConfig governs the Secret Tokens Entra authenticates with.

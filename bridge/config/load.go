@@ -70,9 +70,10 @@ type rawRedis struct {
 }
 
 type rawLimits struct {
-	BodyBytes      *int64  `yaml:"body_bytes"`
-	RequestTimeout *string `yaml:"request_timeout"`
-	WriteRetries   *int    `yaml:"write_retries"`
+	BodyBytes         *int64  `yaml:"body_bytes"`
+	RequestTimeout    *string `yaml:"request_timeout"`
+	WriteRetries      *int    `yaml:"write_retries"`
+	IdempotencyWindow *string `yaml:"idempotency_window"`
 }
 
 type rawTokens struct {
@@ -293,6 +294,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if c.Queue.BaseDelay > 0 && c.Queue.MaxDelay > 0 && c.Queue.BaseDelay > c.Queue.MaxDelay {
 		l.errorf("queue.base_delay", "%s is longer than queue.max_delay (%s)", c.Queue.BaseDelay, c.Queue.MaxDelay)
 	}
+	c.Limits.IdempotencyWindow = l.duration("limits.idempotency_window", lim.IdempotencyWindow, DefaultIdempotencyWindow)
 	c.Limits.WriteRetries = deref(lim.WriteRetries, DefaultWriteRetries)
 	if c.Limits.WriteRetries < 0 {
 		l.errorf("limits.write_retries", "must be 0 or more, got %d", c.Limits.WriteRetries)

@@ -92,10 +92,11 @@ func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state
 	}
 	return bridge.NewService(bridge.Options{
 		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log,
-		Owner:        ownerID(),
-		WriteRetries: c.Limits.WriteRetries,
-		Wake:         wake,
-		Observer:     obs,
+		Owner:          ownerID(),
+		WriteRetries:   c.Limits.WriteRetries,
+		IdempotencyTTL: c.Limits.IdempotencyWindow,
+		Wake:           wake,
+		Observer:       obs,
 	}), nil
 }
 
