@@ -1,11 +1,8 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -24,33 +21,7 @@ import (
 // configs/mappings/entra-to-389ds.yaml.
 func newDS389Stack(t testing.TB) *ldapStack {
 	t.Helper()
-	url, bindDN, password, suffix := os.Getenv("SCIMBRIDGE_389DS_URL"), os.Getenv("SCIMBRIDGE_389DS_BIND_DN"),
-		os.Getenv("SCIMBRIDGE_389DS_PASSWORD"), os.Getenv("SCIMBRIDGE_389DS_BASE_DN")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SCIMBRIDGE_389DS_URL is not set, and CI must test 389 DS: run `make test` (scripts/389ds-start.sh)")
-		}
-		t.Skip("SCIMBRIDGE_389DS_URL is not set: `make test` starts 389 DS and sets it")
-	}
-	conn, err := goldap.DialURL(url)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	require.NoError(t, conn.Bind(bindDN, password))
-
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	base := "ou=e2e-" + hex.EncodeToString(r[:]) + "," + suffix
-	for _, dn := range []string{base, "ou=people," + base, "ou=groups," + base} {
-		add := goldap.NewAddRequest(dn, nil)
-		add.Attribute("objectClass", []string{"organizationalUnit"})
-		add.Attribute("ou", []string{strings.TrimPrefix(strings.SplitN(dn, ",", 2)[0], "ou=")})
-		require.NoError(t, conn.Add(add))
-	}
-	t.Cleanup(func() { deleteSubtree(t, conn, base) })
-
-	backend := fmt.Sprintf(`{ type: ldap, config: { url: '%s', bindDN: '%s', password: '%s', baseDN: '%s', timeout: 10s } }`,
-		url, bindDN, password, base)
-	return &ldapStack{stack: newBridge(t, backend, "configs/mappings/entra-to-389ds.yaml"), conn: conn, base: base}
+	return newDirectoryStack(t, "SCIMBRIDGE_389DS", "389 DS", "configs/mappings/entra-to-389ds.yaml")
 }
 
 func TestDS389EntraUserLifecycle(t *testing.T) {

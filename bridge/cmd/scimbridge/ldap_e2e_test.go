@@ -30,13 +30,22 @@ type ldapStack struct {
 
 func newLDAPStack(t testing.TB) *ldapStack {
 	t.Helper()
-	url, bindDN, password, suffix := os.Getenv("SCIMBRIDGE_LDAP_URL"), os.Getenv("SCIMBRIDGE_LDAP_BIND_DN"),
-		os.Getenv("SCIMBRIDGE_LDAP_PASSWORD"), os.Getenv("SCIMBRIDGE_LDAP_BASE_DN")
+	return newDirectoryStack(t, "SCIMBRIDGE_LDAP", "slapd", "configs/mappings/entra-to-openldap.yaml")
+}
+
+// newDirectoryStack is the bridge on a fresh subtree (ou=e2e-…, with
+// ou=people and ou=groups) of the test directory whose start script
+// exported prefix_URL, _BIND_DN, _PASSWORD and _BASE_DN, with the given
+// mapping; the subtree is removed when the test ends.
+func newDirectoryStack(t testing.TB, prefix, name, mappingFile string) *ldapStack {
+	t.Helper()
+	url, bindDN, password, suffix := os.Getenv(prefix+"_URL"), os.Getenv(prefix+"_BIND_DN"),
+		os.Getenv(prefix+"_PASSWORD"), os.Getenv(prefix+"_BASE_DN")
 	if url == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("SCIMBRIDGE_LDAP_URL is not set, and CI must test LDAP: run `make test` (scripts/slapd-start.sh)")
+			t.Fatalf("%s_URL is not set, and CI must test %s: run `make test`", prefix, name)
 		}
-		t.Skip("SCIMBRIDGE_LDAP_URL is not set: `make test` starts slapd and sets it")
+		t.Skipf("%s_URL is not set: `make test` starts %s and sets it", prefix, name)
 	}
 	conn, err := goldap.DialURL(url)
 	require.NoError(t, err)
@@ -56,7 +65,7 @@ func newLDAPStack(t testing.TB) *ldapStack {
 
 	backend := fmt.Sprintf(`{ type: ldap, config: { url: '%s', bindDN: '%s', password: '%s', baseDN: '%s', timeout: 10s } }`,
 		url, bindDN, password, base)
-	return &ldapStack{stack: newBridge(t, backend, "configs/mappings/entra-to-openldap.yaml"), conn: conn, base: base}
+	return &ldapStack{stack: newBridge(t, backend, mappingFile), conn: conn, base: base}
 }
 
 func deleteSubtree(t testing.TB, conn *goldap.Conn, base string) {
