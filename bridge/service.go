@@ -230,6 +230,13 @@ func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) 
 // createUnlocked is Create's write, under the natural-key locks.
 func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[string][]string, keys []naturalKey, fp string) (scim.Resource, error) {
 	existing, err := s.findExisting(ctx, kind, keys, attrs)
+	if isConflict(err) {
+		// An earlier try of this create whose client went away (its context
+		// cancelled, its lock released) may have landed between our
+		// lookups: its userName seen, its externalId not yet. A second
+		// pass sees it whole.
+		existing, err = s.findExisting(ctx, kind, keys, attrs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -249,12 +256,10 @@ func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[
 		s.auditLog("create-existing", kind, rec.ID, nil)
 	} else {
 		rec, err = s.create(ctx, kind, attrs, keys)
-		var se *scim.Error
-		if errors.As(err, &se) && se.Status == http.StatusConflict && len(keys) > 0 {
-			// An earlier try of this create whose client went away (its
-			// context cancelled, its lock released) may have landed after
-			// our lookup: if the identity key now names an entry, this is
-			// that entry's retry, not a conflict.
+		if isConflict(err) && len(keys) > 0 {
+			// The same earlier try may have landed after our lookups: if the
+			// identity key now names an entry, this is that entry's retry,
+			// not a conflict.
 			if again, ferr := s.findExisting(ctx, kind, keys, attrs); ferr == nil && again != nil {
 				return s.createUnlocked(ctx, kind, attrs, keys, fp)
 			}
@@ -762,4 +767,10 @@ func mergeAttrs(base, next map[string][]string) map[string][]string {
 		out[k] = v
 	}
 	return out
+}
+
+// isConflict reports whether err is a 409 answer.
+func isConflict(err error) bool {
+	var se *scim.Error
+	return errors.As(err, &se) && se.Status == http.StatusConflict
 }
