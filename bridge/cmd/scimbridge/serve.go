@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,7 +26,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var path string
+	var path, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve SCIM 2.0 for every configured tenant",
@@ -32,24 +35,38 @@ func newServeCmd() *cobra.Command {
 On first start, a tenant without a Secret Token gets one: the Tenant URL and
 the token are written to the file named by tokens.file (mode 0600), and its
 path is printed; the token never goes to the log. SIGTERM or SIGINT drains
-in-flight requests and stops cleanly.`,
+in-flight requests and stops cleanly.
+
+--pprof 127.0.0.1:6060 serves Go's profiles (net/http/pprof, under
+/debug/pprof/) on a listener of their own, never on the SCIM listener, and
+turns on block and mutex profiling; only a loopback address is accepted.
+Off by default. go tool pprof http://127.0.0.1:6060/debug/pprof/profile`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, path, cmd)
+			return serve(ctx, path, pprofAddr, cmd)
 		},
 	}
 	configFlag(cmd, &path)
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) and turn on block and mutex profiling")
 	return cmd
 }
 
-func serve(ctx context.Context, path string, cmd *cobra.Command) error {
+func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log)
+	if pprofAddr != "" {
+		addr, stop, err := startPprof(pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("serving profiles", "pprof", "http://"+addr.String()+"/debug/pprof/")
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -91,6 +108,51 @@ func serve(ctx context.Context, path string, cmd *cobra.Command) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Sampling rates of the block and mutex profiles while --pprof is on: one
+// blocking event per 10 µs spent blocked, and one mutex contention event
+// in 10. Modest, so that a profiled bench run still measures the bridge
+// rather than the profiler.
+const (
+	pprofBlockRate     = 10_000 // ns
+	pprofMutexFraction = 10
+)
+
+// startPprof serves net/http/pprof on a listener of its own at addr, which
+// must be a loopback address: the profiles show the bridge's internals
+// (command line, goroutine stacks with their arguments), so they are for
+// someone on the machine, never for the network the SCIM listener faces.
+// It turns block and mutex profiling on; stop turns them off again and
+// closes the listener.
+func startPprof(addr string) (net.Addr, func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pprof %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, nil, fmt.Errorf("--pprof %q: only a loopback address is accepted (127.0.0.1:PORT, [::1]:PORT or localhost:PORT): the profiles show the bridge's internals", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// No write timeout: a CPU profile or trace answers after its ?seconds=.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	runtime.SetBlockProfileRate(pprofBlockRate)
+	runtime.SetMutexProfileFraction(pprofMutexFraction)
+	go func() { _ = srv.Serve(l) }()
+	return l.Addr(), func() {
+		_ = srv.Close()
+		runtime.SetBlockProfileRate(0)
+		runtime.SetMutexProfileFraction(0)
+	}, nil
 }
 
 // app is the wired bridge: state store, tenants' backends and services,
