@@ -74,6 +74,61 @@ type Locks interface {
 	Unlock(ctx context.Context, key, owner string) error
 }
 
+// Writes bundles the state calls around one write, so that a store a
+// network hop away answers each bundle in as few round trips as it can
+// (redisstate pipelines them; the write pipeline then costs at most three:
+// one to begin, two to end). Each bundle means exactly the primitive calls
+// it lists, made by the same owner.
+type Writes interface {
+	// BeginWrite takes the lock on every key of b.Locks for b.Owner for
+	// b.Lease (TryLock of each), all or none: if another owner holds one,
+	// it releases those it took and answers Locked false. With the locks
+	// taken it reads the answer stored under b.Answer (Answer, when set)
+	// and the number of live jobs of b.Resource in b.Tenant's queue
+	// (Pending, when set).
+	BeginWrite(ctx context.Context, b WriteBegin) (WriteStart, error)
+	// EndWrite records a write and releases its locks: when e.Key is set it
+	// bumps e.Version's version (BumpVersion) and stores e.Answer with that
+	// version under e.Key for e.TTL (PutAnswer); then it unlocks every key
+	// of e.Locks that e.Owner holds (Unlock).
+	EndWrite(ctx context.Context, e WriteEnd) error
+}
+
+// WriteBegin is what BeginWrite takes and reads.
+type WriteBegin struct {
+	Owner string
+	Locks []string
+	Lease time.Duration
+	// Answer is the fingerprint whose stored answer to read ("" reads none).
+	Answer string
+	// Tenant and Resource name the queue backlog to count ("" counts none).
+	Tenant, Resource string
+}
+
+// WriteStart is what BeginWrite found.
+type WriteStart struct {
+	// Locked is false when another owner holds one of the locks: then no
+	// lock is held and nothing was read.
+	Locked bool
+	// Answer is the stored answer, nil if there is none (or it expired).
+	Answer *Answer
+	// Pending is the number of live (pending or leased) jobs of the
+	// resource.
+	Pending int
+}
+
+// WriteEnd is what EndWrite records and releases.
+type WriteEnd struct {
+	Owner string
+	Locks []string
+	// Key is the fingerprint to store Answer under ("" records nothing);
+	// Version is the resource whose version the write bumps (required with
+	// Key). Answer.Version is set by EndWrite.
+	Key, Version string
+	Answer       Answer
+	TTL          time.Duration
+}
+
 // Store is everything a state store provides. Calls on a closed store fail
 // with ErrUnavailable.
 type Store interface {
@@ -81,6 +136,7 @@ type Store interface {
 	Idempotency
 	Versions
 	Locks
+	Writes
 	Queue
 	Ping(ctx context.Context) error
 	Close() error

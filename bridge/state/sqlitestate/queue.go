@@ -263,14 +263,15 @@ func (s *Store) holderUpdate(ctx context.Context, op, id, owner, query string, a
 // Pending counts the tenant's live jobs of resource.
 func (s *Store) Pending(ctx context.Context, tenant, resource string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `
-		SELECT count(*) FROM jobs WHERE tenant = ? AND resource = ? AND state <> 'dead'`,
-		tenant, resource).Scan(&n)
+	err := s.r.QueryRowContext(ctx, pendingCount, tenant, resource).Scan(&n)
 	if err != nil {
 		return 0, s.wrap("pending", err)
 	}
 	return n, nil
 }
+
+// pendingCount counts a resource's live jobs (tenant, resource).
+const pendingCount = `SELECT count(*) FROM jobs WHERE tenant = ? AND resource = ? AND state <> 'dead'`
 
 // Get returns one job, or state.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (state.Job, error) {

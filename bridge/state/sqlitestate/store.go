@@ -107,16 +107,7 @@ func (s *Store) PutAnswer(ctx context.Context, key string, a state.Answer, ttl t
 	if body == nil {
 		body = []byte{} // the column is NOT NULL; no body is an empty one
 	}
-	_, err := s.w.ExecContext(ctx, `
-		INSERT INTO answers (key, status, body, resource_id, version, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET
-			status = excluded.status,
-			body = excluded.body,
-			resource_id = excluded.resource_id,
-			version = excluded.version,
-			expires_at = excluded.expires_at`,
-		key, a.Status, body, a.ResourceID, a.Version, s.nowMillis()+millis(ttl))
+	_, err := s.w.ExecContext(ctx, answerUpsert, key, a.Status, body, a.ResourceID, a.Version, s.nowMillis()+millis(ttl))
 	if err != nil {
 		return s.wrap("put answer", err)
 	}
@@ -143,10 +134,7 @@ func (s *Store) BumpVersion(ctx context.Context, resource string) (int64, error)
 		return 0, errors.New("sqlitestate: bump version: resource is empty")
 	}
 	var v int64
-	err := s.w.QueryRowContext(ctx, `
-		INSERT INTO versions (resource, version) VALUES (?, 1)
-		ON CONFLICT (resource) DO UPDATE SET version = version + 1
-		RETURNING version`, resource).Scan(&v)
+	err := s.w.QueryRowContext(ctx, versionBump, resource).Scan(&v)
 	if err != nil {
 		return 0, s.wrap("bump version", err)
 	}
@@ -164,13 +152,7 @@ func (s *Store) TryLock(ctx context.Context, key, owner string, lease time.Durat
 		return false, fmt.Errorf("sqlitestate: lock: lease %s is not positive", lease)
 	}
 	now := s.nowMillis()
-	res, err := s.w.ExecContext(ctx, `
-		INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET
-			owner = excluded.owner,
-			expires_at = excluded.expires_at
-		WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`,
-		key, owner, now+millis(lease), now)
+	res, err := s.w.ExecContext(ctx, lockUpsert, key, owner, now+millis(lease), now)
 	if err != nil {
 		return false, s.wrap("lock", err)
 	}
@@ -186,7 +168,7 @@ func (s *Store) Unlock(ctx context.Context, key, owner string) error {
 	if key == "" || owner == "" {
 		return errors.New("sqlitestate: unlock: key and owner are required")
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM locks WHERE key = ? AND owner = ?`, key, owner); err != nil {
+	if _, err := s.w.ExecContext(ctx, lockDelete, key, owner); err != nil {
 		return s.wrap("unlock", err)
 	}
 	return nil
@@ -216,3 +198,32 @@ func (s *Store) Sweep(ctx context.Context) (int64, error) {
 }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// Statements shared by the primitives and the write bundles (writes.go).
+const (
+	// answerUpsert stores an answer: key, status, body, resource_id,
+	// version, expires_at.
+	answerUpsert = `
+		INSERT INTO answers (key, status, body, resource_id, version, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET
+			status = excluded.status,
+			body = excluded.body,
+			resource_id = excluded.resource_id,
+			version = excluded.version,
+			expires_at = excluded.expires_at`
+	// versionBump increments a resource's version and returns it.
+	versionBump = `
+		INSERT INTO versions (resource, version) VALUES (?, 1)
+		ON CONFLICT (resource) DO UPDATE SET version = version + 1
+		RETURNING version`
+	// lockUpsert takes or renews a lock (key, owner, expires_at, now): one
+	// row affected when taken.
+	lockUpsert = `
+		INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET
+			owner = excluded.owner,
+			expires_at = excluded.expires_at
+		WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`
+	lockDelete = `DELETE FROM locks WHERE key = ? AND owner = ?`
+)

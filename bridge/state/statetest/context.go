@@ -60,6 +60,15 @@ func calls() []call {
 		{"Unlock", func(ctx context.Context, s state.Store, _ fixture) error {
 			return s.Unlock(ctx, "ctx-held", "holder")
 		}},
+		{"BeginWrite", func(ctx context.Context, s state.Store, _ fixture) error {
+			_, err := s.BeginWrite(ctx, state.WriteBegin{Owner: "intruder", Locks: []string{"ctx-lock"}, Lease: long,
+				Answer: "ctx-key", Tenant: "ctx", Resource: "ctx-held"})
+			return err
+		}},
+		{"EndWrite", func(ctx context.Context, s state.Store, _ fixture) error {
+			return s.EndWrite(ctx, state.WriteEnd{Owner: "holder", Locks: []string{"ctx-held"},
+				Key: "ctx-key", Version: "ctx-res", Answer: state.Answer{Status: 201}, TTL: long})
+		}},
 		{"Enqueue", func(ctx context.Context, s state.Store, _ fixture) error {
 			_, err := s.Enqueue(ctx, newJob("ctx", "ctx-new"))
 			return err
