@@ -3,6 +3,8 @@ package scim
 import (
 	"encoding/json"
 	"testing"
+
+	filter "github.com/scim2/filter-parser/v2"
 )
 
 // requireClientError fails unless err is nil or a *Error with a 4xx status:
@@ -68,6 +70,50 @@ func FuzzParsePath(f *testing.F) {
 			_, _ = r.Get(p)
 			requireClientError(t, r.Set(p, "v"), s)
 			requireClientError(t, r.Remove(p), s)
+		}
+	})
+}
+
+// FuzzAttrPath checks parseAttrPath's fast path against filter-parser: a
+// name it accepts, filter-parser accepts alike, and the other way round
+// for names without a URI prefix.
+func FuzzAttrPath(f *testing.F) {
+	for _, s := range []string{"userName", "name.givenName", "$ref", "members.$ref", "a-b_c9", "emails.value",
+		"a.b.c", "9a", "a.", ".a", "$", "$$a", "urn:x:y", "a:b", "name.given Name", "é", "a\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := filter.ParseAttrPath([]byte(s))
+		name, sub, ok := simpleAttrPath(s)
+		plain := wantErr == nil && want.URIPrefix == nil
+		if ok != plain {
+			t.Fatalf("%q: fast path ok=%v, filter-parser %+v, %v", s, ok, want, wantErr)
+		}
+		if ok && (name != want.AttributeName || sub != want.SubAttributeName()) {
+			t.Fatalf("%q: fast path %q.%q, filter-parser %q.%q", s, name, sub, want.AttributeName, want.SubAttributeName())
+		}
+	})
+}
+
+// FuzzStringLiteral checks plainStringLiteral against filter-parser and
+// encoding/json, which read every other literal of a filter.
+func FuzzStringLiteral(f *testing.F) {
+	for _, s := range []string{`"x"`, `""`, `"a\"b"`, `"\u00e9"`, `"é"`, "\"\x01\"", `"a"b"`, `x`, `"`, "\"\xff\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, lit string) {
+		got, ok := plainStringLiteral(lit)
+		if !ok {
+			return
+		}
+		exp, err := filter.ParseAttrExpNumber([]byte("a eq " + lit))
+		if err != nil {
+			t.Fatalf("%q: fast path accepts, filter-parser refuses: %v", lit, err)
+		}
+		raw, _ := exp.CompareValue.(string)
+		var want string
+		if err := json.Unmarshal([]byte(`"`+raw+`"`), &want); err != nil || want != got {
+			t.Fatalf("%q: fast path %q, filter-parser and encoding/json %q (%v)", lit, got, want, err)
 		}
 	})
 }

@@ -99,7 +99,7 @@ func (p *parser) parseValueFilter(path Path, open token) (Filter, error) {
 // parseSubAttr parses `.name` after a value filter.
 func (p *parser) parseSubAttr(path Path, t token) (string, error) {
 	name := strings.TrimPrefix(t.text, ".")
-	ap, err := filter.ParseAttrPath([]byte(name))
+	ap, err := parseAttrPath(name)
 	if err != nil || ap.URIPrefix != nil || ap.SubAttribute != nil {
 		return "", p.src.errorf("%s at position %d is not a sub-attribute name (letters, digits, '-', '_')", strconvQuote(clip(name)), t.pos+2)
 	}
@@ -108,6 +108,65 @@ func (p *parser) parseSubAttr(path Path, t token) (string, error) {
 	}
 	return ap.AttributeName, nil
 }
+
+// parseAttrPath is filter.ParseAttrPath with a fast path: the paths every
+// request carries (`userName`, `name.givenName`, `$ref`) are recognised
+// here without allocating, because filter-parser's PEG parser allocates a
+// few hundred objects per name (most of a POST's allocations went there).
+// Anything else, which is rare and mostly invalid, goes to filter-parser,
+// so what is refused and the error's position stay exactly as they were.
+// FuzzAttrPath checks that both agree.
+func parseAttrPath(s string) (filter.AttributePath, error) {
+	name, sub, ok := simpleAttrPath(s)
+	if !ok {
+		return filter.ParseAttrPath([]byte(s))
+	}
+	ap := filter.AttributePath{AttributeName: name}
+	if sub != "" {
+		ap.SubAttribute = &sub
+	}
+	return ap, nil
+}
+
+// simpleAttrPath recognises filter-parser's AttrPath without a URI prefix:
+// ATTRNAME ["." ATTRNAME], where ATTRNAME is ["$"] ALPHA *("-" / "_" /
+// DIGIT / ALPHA), ASCII only.
+func simpleAttrPath(s string) (name, sub string, ok bool) {
+	n := attrNameLen(s)
+	if n == 0 {
+		return "", "", false
+	}
+	if n == len(s) {
+		return s, "", true
+	}
+	if s[n] != '.' {
+		return "", "", false
+	}
+	m := attrNameLen(s[n+1:])
+	if m == 0 || n+1+m != len(s) {
+		return "", "", false
+	}
+	return s[:n], s[n+1:], true
+}
+
+// attrNameLen is the length of the ATTRNAME s starts with, 0 if none.
+func attrNameLen(s string) int {
+	i := 0
+	if i < len(s) && s[i] == '$' {
+		i++
+	}
+	if i >= len(s) || !isAlpha(s[i]) {
+		return 0
+	}
+	for i++; i < len(s); i++ {
+		if c := s[i]; !isAlpha(c) && !isDigit(c) && c != '-' && c != '_' {
+			break
+		}
+	}
+	return i
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // resolveAttrPath turns one word such as `name.givenName` or
 // `urn:…:enterprise:2.0:User:manager` into a canonical Path without filter.
@@ -138,7 +197,7 @@ func (p *parser) resolveAttrPath(t token) (Path, error) {
 			return Path{}, p.src.errorf("a value filter compares sub-attributes; %s at position %d carries a schema URN", strconvQuote(clip(word)), t.pos+1)
 		}
 	}
-	ap, err := filter.ParseAttrPath([]byte(tail))
+	ap, err := parseAttrPath(tail)
 	if err != nil {
 		return Path{}, p.src.errorf("%s at position %d is not an attribute path; names are letters, digits, '-' and '_', starting with a letter, with at most one '.sub-attribute'%s",
 			strconvQuote(clip(tail)), tailPos+1, parserErrorOffset(err, tailPos))
