@@ -115,6 +115,11 @@ func (b *Backend) Ping(ctx context.Context) error {
 	})
 }
 
+// RoundTrips reads the count of requests sent to the directory so far.
+func (b *Backend) RoundTrips() RoundTrips {
+	return b.pool.trips.read()
+}
+
 // Close closes every connection; operations in flight finish first.
 func (b *Backend) Close() error {
 	b.pool.close()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -27,6 +28,36 @@ type pool struct {
 	slots   chan struct{} // MaxConcurrent: running or waiting operations
 	timeout time.Duration
 	log     hclog.Logger
+	trips   tripCounter
+}
+
+// RoundTrips counts the requests the backend sent to the directory, by
+// operation, since it was opened (binds and StartTLS of new connections
+// are not counted: they are per connection, not per operation). Tests
+// assert how many requests each backend operation costs with it, and
+// benchmarks report it per operation.
+type RoundTrips struct {
+	Search, Add, Modify, ModifyDN, Delete int64
+}
+
+// Total is the number of requests of every kind.
+func (r RoundTrips) Total() int64 {
+	return r.Search + r.Add + r.Modify + r.ModifyDN + r.Delete
+}
+
+// Sub is r minus an earlier reading.
+func (r RoundTrips) Sub(before RoundTrips) RoundTrips {
+	return RoundTrips{r.Search - before.Search, r.Add - before.Add, r.Modify - before.Modify,
+		r.ModifyDN - before.ModifyDN, r.Delete - before.Delete}
+}
+
+// tripCounter is RoundTrips as counters every pooled connection adds to.
+type tripCounter struct {
+	search, add, modify, modifyDN, del atomic.Int64
+}
+
+func (t *tripCounter) read() RoundTrips {
+	return RoundTrips{t.search.Load(), t.add.Load(), t.modify.Load(), t.modifyDN.Load(), t.del.Load()}
 }
 
 func newPool(c Config, log hclog.Logger) (*pool, error) {
@@ -153,6 +184,7 @@ type conn struct {
 	ctx     context.Context
 	timeout time.Duration
 	broken  bool
+	trips   *tripCounter
 }
 
 // with runs f on a pooled connection. It fails fast with ErrUnavailable
@@ -191,7 +223,7 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 		}
 		res.Destroy()
 	}
-	c := &conn{l: res.Value().l, nc: res.Value().nc, ctx: ctx, timeout: p.timeout}
+	c := &conn{l: res.Value().l, nc: res.Value().nc, ctx: ctx, timeout: p.timeout, trips: &p.trips}
 	// Closing the socket ends whatever request is in flight at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
 	err := f(c)
@@ -246,6 +278,7 @@ func (c *conn) search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
 	if err := c.arm(); err != nil {
 		return nil, err
 	}
+	c.trips.search.Add(1)
 	res, err := c.l.Search(req)
 	return res, c.done(err)
 }
@@ -254,6 +287,7 @@ func (c *conn) add(req *goldap.AddRequest) error {
 	if err := c.arm(); err != nil {
 		return err
 	}
+	c.trips.add.Add(1)
 	return c.done(c.l.Add(req))
 }
 
@@ -261,6 +295,7 @@ func (c *conn) modify(req *goldap.ModifyRequest) error {
 	if err := c.arm(); err != nil {
 		return err
 	}
+	c.trips.modify.Add(1)
 	return c.done(c.l.Modify(req))
 }
 
@@ -268,6 +303,7 @@ func (c *conn) modifyDN(req *goldap.ModifyDNRequest) error {
 	if err := c.arm(); err != nil {
 		return err
 	}
+	c.trips.modifyDN.Add(1)
 	return c.done(c.l.ModifyDN(req))
 }
 
@@ -275,6 +311,7 @@ func (c *conn) del(req *goldap.DelRequest) error {
 	if err := c.arm(); err != nil {
 		return err
 	}
+	c.trips.del.Add(1)
 	return c.done(c.l.Del(req))
 }
 
