@@ -156,27 +156,39 @@ func normalizeManager(v any, name string) (any, error) {
 // Proof: TestNormalizeMember; fixtures entra/patch-group-add-member.json,
 // entra/patch-group-remove-member-value.json.
 func normalizeMember(v any, name string) (map[string]any, error) {
+	id, display, hasDisplay, err := memberID(v, name)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"value": id}
+	if hasDisplay {
+		out["display"] = display
+	}
+	return out, nil
+}
+
+// memberID reads the id (and display, when given as a string) of one
+// members entry in the shapes normalizeMember accepts, without building
+// the normalised object: a membership batch has thousands of them.
+func memberID(v any, name string) (id, display string, hasDisplay bool, err error) {
 	switch m := v.(type) {
 	case string:
 		if strings.TrimSpace(m) == "" {
-			return nil, badRequest(InvalidValue, "%s: a member id is empty", name)
+			return "", "", false, badRequest(InvalidValue, "%s: a member id is empty", name)
 		}
-		return map[string]any{"value": m}, nil
+		return m, "", false, nil
 	case map[string]any:
-		id, _ := lookupFold(m, "value")
-		s, ok := id.(string)
+		raw, _ := lookupFold(m, "value")
+		s, ok := raw.(string)
 		if !ok || strings.TrimSpace(s) == "" {
-			return nil, badRequest(InvalidValue, "%s: each member needs a \"value\" with the member's id", name)
+			return "", "", false, badRequest(InvalidValue, "%s: each member needs a \"value\" with the member's id", name)
 		}
-		out := map[string]any{"value": s}
 		if d, ok := lookupFold(m, "display"); ok {
-			if ds, ok := d.(string); ok {
-				out["display"] = ds
-			}
+			display, hasDisplay = d.(string)
 		}
-		return out, nil
+		return s, display, hasDisplay, nil
 	}
-	return nil, badRequest(InvalidValue, "%s: a member must be an object with a \"value\" id, got %s", name, jsonKind(v))
+	return "", "", false, badRequest(InvalidValue, "%s: a member must be an object with a \"value\" id, got %s", name, jsonKind(v))
 }
 
 // memberIDs extracts member ids from every value shape of a members PATCH:
@@ -195,11 +207,10 @@ func memberIDs(v any, name string) ([]string, error) {
 	ids := make([]string, 0, len(items))
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
-		m, err := normalizeMember(it, name)
+		id, _, _, err := memberID(it, name)
 		if err != nil {
 			return nil, err
 		}
-		id := m["value"].(string)
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
