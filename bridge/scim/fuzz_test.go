@@ -160,6 +160,7 @@ func FuzzDecode(f *testing.F) {
 			if _, err := json.Marshal(r); err != nil {
 				t.Fatalf("decoded resource does not marshal: %v", err)
 			}
+			requireStdlibJSON(t, r)
 			// Normalize is idempotent: canonical input stays canonical.
 			b, _ := json.Marshal(r)
 			again, err := Decode(kind, b)

@@ -113,21 +113,6 @@ type ListResponse struct {
 	Resources    []Resource
 }
 
-// MarshalJSON writes the RFC 7644 §3.4.2 envelope.
-func (l ListResponse) MarshalJSON() ([]byte, error) {
-	res := l.Resources
-	if res == nil {
-		res = []Resource{}
-	}
-	return json.Marshal(struct {
-		Schemas      []string   `json:"schemas"`
-		TotalResults int        `json:"totalResults"`
-		StartIndex   int        `json:"startIndex"`
-		ItemsPerPage int        `json:"itemsPerPage"`
-		Resources    []Resource `json:"Resources"`
-	}{[]string{SchemaListResponse}, l.TotalResults, l.StartIndex, l.ItemsPerPage, res})
-}
-
 // scimType values (RFC 7644 §3.12).
 const (
 	InvalidFilter = "invalidFilter"
