@@ -37,8 +37,12 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
 	scripts/fuzz.sh $(or $(FUZZTIME),10s)
 
 .PHONY: bench
-bench: ## Run the benchmarks (ratios against the raw target in the same run)
+bench: ## Bridge vs raw LDAP, both state stores, issue-5 targets (BENCH_FLAGS="-users 100000 -profile DIR"; go run ./scripts/bench -h)
 	scripts/bench.sh
+
+.PHONY: bench-go
+bench-go: ## Go micro benchmarks, go test -bench (BENCH=regexp, BENCHTIME, default 300x)
+	scripts/bench-go.sh
 
 ##@ Lint
 
