@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/scimbridge/scimbridge/bridge/scim"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
@@ -23,9 +25,10 @@ const (
 
 // locker serialises writes to one resource across goroutines (a keyed
 // in-process mutex, so waiters in one process queue in arrival order
-// without polling) and across replicas (a lease in the state store).
+// without polling) and across replicas (leases in the state store, taken
+// in the same round trip as the reads a write starts with).
 type locker struct {
-	store state.Locks // nil: single process only
+	store lockStore // nil: single process only
 	owner string
 	log   hclog.Logger
 	obs   Observer // nil: not observed
@@ -36,41 +39,66 @@ type locker struct {
 	local map[string]*keyLock
 }
 
+// lockStore is what the locker needs of the state store.
+type lockStore interface {
+	state.Locks
+	state.Writes
+}
+
 type keyLock struct {
 	ch   chan struct{} // capacity 1: holding the token means holding the lock
 	refs int
 }
 
-func newLocker(store state.Locks, owner string, log hclog.Logger, obs Observer) *locker {
+func newLocker(store lockStore, owner string, log hclog.Logger, obs Observer) *locker {
 	return &locker{store: store, owner: owner, log: log, obs: obs, lease: lockLease, renewEvery: lockRenew, local: map[string]*keyLock{}}
 }
 
-// lock takes the locks on keys (sorted, so that two writers needing the
-// same keys cannot deadlock) and returns the function releasing them.
-func (l *locker) lock(ctx context.Context, keys ...string) (func(), error) {
+// held is one write's locks, and what the write records when it releases
+// them.
+type held struct {
+	l         *locker
+	ctx       context.Context
+	keys      []string
+	fp        string
+	unlocal   []func()
+	stopRenew func()
+	end       state.WriteEnd
+}
+
+// begin takes the locks on keys (sorted, so that two writers needing the
+// same keys cannot deadlock), in process first and then in the state
+// store, whose BeginWrite also reads what b asks (the answer stored under
+// b.Answer, the backlog of b.Resource). The caller must call release.
+func (l *locker) begin(ctx context.Context, b state.WriteBegin, keys ...string) (*held, state.WriteStart, error) {
 	if l.obs != nil {
 		start := time.Now()
 		defer func() { l.obs.LockWait(time.Since(start)) }()
 	}
-	keys = uniqueSorted(keys)
-	var releases []func()
-	release := func() {
-		for i := len(releases) - 1; i >= 0; i-- {
-			releases[i]()
-		}
-	}
-	for _, k := range keys {
-		r, err := l.lockOne(ctx, k)
+	h := &held{l: l, ctx: ctx, keys: uniqueSorted(keys), fp: b.Answer}
+	for _, k := range h.keys {
+		r, err := l.lockLocal(ctx, k)
 		if err != nil {
-			release()
-			return nil, err
+			h.releaseLocal()
+			return nil, state.WriteStart{}, err
 		}
-		releases = append(releases, r)
+		h.unlocal = append(h.unlocal, r)
 	}
-	return release, nil
+	if l.store == nil {
+		return h, state.WriteStart{}, nil
+	}
+	b.Owner, b.Locks, b.Lease = l.owner, h.keys, l.lease
+	st, err := l.beginShared(ctx, b)
+	if err != nil {
+		h.releaseLocal()
+		return nil, state.WriteStart{}, err
+	}
+	h.stopRenew = l.renew(ctx, h.keys)
+	return h, st, nil
 }
 
-func (l *locker) lockOne(ctx context.Context, key string) (func(), error) {
+// lockLocal takes the in-process lock on key.
+func (l *locker) lockLocal(ctx context.Context, key string) (func(), error) {
 	l.mu.Lock()
 	kl := l.local[key]
 	if kl == nil {
@@ -94,32 +122,46 @@ func (l *locker) lockOne(ctx context.Context, key string) (func(), error) {
 		drop()
 		return nil, ctx.Err()
 	}
-	unlocal := func() { <-kl.ch; drop() }
-
-	if l.store == nil {
-		return unlocal, nil
-	}
-	if err := l.acquireShared(ctx, key); err != nil {
-		unlocal()
-		return nil, err
-	}
-	stopRenew := l.renew(ctx, key)
-	return func() {
-		stopRenew()
-		// Release even if the request's ctx is done, so the next writer
-		// does not wait for the lease to run out.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := l.store.Unlock(uctx, key, l.owner); err != nil {
-			l.log.Warn("state store unlock failed; the lease will expire by itself", "key", key, "error", err)
-		}
-		unlocal()
-	}, nil
+	return func() { <-kl.ch; drop() }, nil
 }
 
-// renew keeps the shared lease on key alive until the returned function is
-// called (TryLock by the holder renews it).
-func (l *locker) renew(ctx context.Context, key string) func() {
+// beginShared polls BeginWrite with a capped backoff while another replica
+// holds a lease. If the store is unreachable the write goes on under the
+// in-process locks alone, with nothing read: the target's natural keys
+// still prevent duplicates (DESIGN: degraded state store keeps serving).
+func (l *locker) beginShared(ctx context.Context, b state.WriteBegin) (state.WriteStart, error) {
+	wait := 2 * time.Millisecond
+	for {
+		st, err := l.store.BeginWrite(ctx, b)
+		if err != nil {
+			if ctx.Err() != nil {
+				return state.WriteStart{}, ctx.Err()
+			}
+			if errors.Is(err, state.ErrUnavailable) {
+				l.log.Warn("state store unavailable; ordering across replicas not guaranteed for this write", "keys", b.Locks, "error", err)
+				return state.WriteStart{}, nil
+			}
+			return state.WriteStart{}, err
+		}
+		if st.Locked {
+			return st, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return state.WriteStart{}, ctx.Err()
+		}
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// renew keeps the shared leases on keys alive until the returned function
+// is called (TryLock by the holder renews a lease).
+func (l *locker) renew(ctx context.Context, keys []string) func() {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -131,11 +173,13 @@ func (l *locker) renew(ctx context.Context, key string) func() {
 			case <-done:
 				return
 			case <-t.C:
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.renewEvery)
-				ok, err := l.store.TryLock(rctx, key, l.owner, l.lease)
-				cancel()
-				if err != nil || !ok {
-					l.log.Warn("could not renew a resource lock; another writer may start after it expires", "key", key, "error", err)
+				for _, key := range keys {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.renewEvery)
+					ok, err := l.store.TryLock(rctx, key, l.owner, l.lease)
+					cancel()
+					if err != nil || !ok {
+						l.log.Warn("could not renew a resource lock; another writer may start after it expires", "key", key, "error", err)
+					}
 				}
 			}
 		}
@@ -143,38 +187,49 @@ func (l *locker) renew(ctx context.Context, key string) func() {
 	return func() { close(done); <-stopped }
 }
 
-// acquireShared polls the state store's lease with a capped backoff. If the
-// store is unreachable the write goes on under the in-process lock alone:
-// the target's natural keys still prevent duplicates (DESIGN: degraded
-// state store keeps serving).
-func (l *locker) acquireShared(ctx context.Context, key string) error {
-	wait := 2 * time.Millisecond
-	for {
-		ok, err := l.store.TryLock(ctx, key, l.owner, l.lease)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, state.ErrUnavailable) {
-				l.log.Warn("state store unavailable; ordering across replicas not guaranteed for this write", "key", key, "error", err)
-				return nil
-			}
-			return err
-		}
-		if ok {
-			return nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		if wait < 100*time.Millisecond {
-			wait *= 2
+// remember has release store res as the answer to the write's request,
+// with a bump of the version of resource (the key of id; see
+// Service.replay).
+func (h *held) remember(resource, id string, status int, res scim.Resource, ttl time.Duration) {
+	if h.l.store == nil || h.fp == "" {
+		return
+	}
+	var body []byte
+	if res != nil {
+		var err error
+		if body, err = json.Marshal(res); err != nil {
+			return
 		}
 	}
+	h.end = state.WriteEnd{Key: h.fp, Version: resource, TTL: ttl,
+		Answer: state.Answer{Status: status, Body: body, ResourceID: id}}
+}
+
+// release records what remember kept and releases the locks: the answer is
+// stored before the next writer can look for it. It runs even if the
+// request's ctx is done, so the next writer does not wait for the lease to
+// run out.
+func (h *held) release() {
+	if h.stopRenew != nil {
+		h.stopRenew()
+	}
+	if h.l.store != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), 2*time.Second)
+		e := h.end
+		e.Owner, e.Locks = h.l.owner, h.keys
+		if err := h.l.store.EndWrite(ctx, e); err != nil {
+			h.l.log.Warn("state store did not record the write; its replay will apply it again, and its locks expire by themselves", "keys", h.keys, "error", err)
+		}
+		cancel()
+	}
+	h.releaseLocal()
+}
+
+func (h *held) releaseLocal() {
+	for i := len(h.unlocal) - 1; i >= 0; i-- {
+		h.unlocal[i]()
+	}
+	h.unlocal = nil
 }
 
 func uniqueSorted(keys []string) []string {

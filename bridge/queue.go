@@ -78,21 +78,14 @@ func errQueued() *scim.Error {
 		Detail: "the target directory is unavailable; the change is queued and will be applied when it is back"}
 }
 
-// queueBehind answers a write to a resource that has a backlog: it is
-// queued after the backlog (unless the same request is queued already, an
-// Entra retry) and answered 503, so that writes to one resource are applied
-// in arrival order. It returns nil when there is no backlog (or it cannot
-// tell: a state store that is down leaves only the target's own order).
-func (s *Service) queueBehind(ctx context.Context, resource, fp string, op operation) error {
-	if s.state == nil || fromQueue(ctx) {
-		return nil
-	}
-	n, err := s.state.Pending(ctx, s.tenant, resource)
-	if err != nil {
-		s.log.Warn("retry queue unreadable; applying the write without checking for a backlog", "error", err)
-		return nil
-	}
-	if n == 0 {
+// queueBehind answers a write to a resource that has a backlog (as the
+// write's BeginWrite counted it): it is queued after the backlog (unless
+// the same request is queued already, an Entra retry) and answered 503, so
+// that writes to one resource are applied in arrival order. It returns nil
+// when there is no backlog (or it cannot tell: a state store that is down
+// leaves only the target's own order).
+func (s *Service) queueBehind(ctx context.Context, start state.WriteStart, fp string, op operation, resource string) error {
+	if s.state == nil || fromQueue(ctx) || start.Pending == 0 {
 		return nil
 	}
 	return s.enqueue(ctx, resource, fp, op, errBacklog)

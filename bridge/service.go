@@ -82,7 +82,7 @@ func NewService(o Options) *Service {
 		o.WriteRetries = 0
 	}
 	log := o.Logger.Named("bridge").With("tenant", o.Tenant)
-	var locks state.Locks
+	var locks lockStore
 	if o.State != nil {
 		locks = o.State
 	}
@@ -197,51 +197,61 @@ func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) 
 		return nil, s.toSCIM(kind, "", err)
 	}
 	keys := s.naturalKeys(kind, attrs)
-	var lockKeys []string
-	for _, k := range keys {
-		lockKeys = append(lockKeys, s.naturalKeyLock(kind, k.Attr, k.value))
+	// A create is ordered by its identity key: the only name it has yet. A
+	// resource without natural keys is ordered with every other such create.
+	resource := s.tenant + "/" + string(kind) + "/new"
+	lockKeys := []string{resource}
+	if len(keys) > 0 {
+		resource = s.naturalKeyLock(kind, keys[0].Attr, keys[0].value)
+		lockKeys = lockKeys[:0]
+		for _, k := range keys {
+			lockKeys = append(lockKeys, s.naturalKeyLock(kind, k.Attr, k.value))
+		}
 	}
-	release, err := s.locks.lock(ctx, lockKeys...)
+	fp := fingerprint(s.tenant, http.MethodPost, kind, "", in)
+	h, start, err := s.locks.begin(ctx, s.writeBegin(ctx, fp, resource), lockKeys...)
 	if err != nil {
 		return nil, s.toSCIM(kind, "", err)
 	}
-	defer release()
+	defer h.release()
 
-	fp := fingerprint(s.tenant, http.MethodPost, kind, "", in)
-	if res, ok := s.replay(ctx, kind, fp); ok {
+	if res, ok := s.replay(ctx, kind, start.Answer); ok {
 		return res, nil
 	}
-	// A create is ordered by its identity key: the only name it has yet.
-	resource := s.tenant + "/" + string(kind) + "/new"
-	if len(lockKeys) > 0 {
-		resource = s.naturalKeyLock(kind, keys[0].Attr, keys[0].value)
-	}
 	op := operation{Op: "create", Kind: kind, Resource: in}
-	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+	if err := s.queueBehind(ctx, start, fp, op, resource); err != nil {
 		return nil, err
 	}
-	res, err := s.createUnlocked(ctx, kind, attrs, keys, fp)
+	res, err := s.createUnlocked(ctx, h, kind, attrs, keys)
 	if isUnavailable(err) {
 		return nil, s.enqueue(ctx, resource, fp, op, err)
 	}
 	return res, err
 }
 
-// createUnlocked is Create's write, under the natural-key locks.
-func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[string][]string, keys []naturalKey, fp string) (scim.Resource, error) {
-	existing, err := s.findExisting(ctx, kind, keys, attrs)
-	if isConflict(err) {
-		// An earlier try of this create whose client went away (its context
-		// cancelled, its lock released) may have landed between our
-		// lookups: its userName seen, its externalId not yet. A second
-		// pass sees it whole.
-		existing, err = s.findExisting(ctx, kind, keys, attrs)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec backends.Record
-	if existing != nil {
+// createUnlocked is Create's write, under the natural-key locks. The
+// target checks the natural keys as it creates (they are unique attributes
+// of the mapping, which every backend enforces), so a new resource costs
+// no lookups of its own; only when the target refuses one does
+// findExisting tell a retried create (its externalId exists: apply it
+// there) from a real conflict.
+func (s *Service) createUnlocked(ctx context.Context, h *held, kind scim.Kind, attrs map[string][]string, keys []naturalKey) (scim.Resource, error) {
+	rec, err := s.create(ctx, kind, attrs, keys)
+	if isConflict(err) && len(keys) > 0 {
+		existing, ferr := s.findExisting(ctx, kind, keys, attrs)
+		if isConflict(ferr) {
+			// An earlier try of this create whose client went away (its
+			// context cancelled, its lock released) may have landed between
+			// our lookups: its userName seen, its externalId not yet. A
+			// second pass sees it whole.
+			existing, ferr = s.findExisting(ctx, kind, keys, attrs)
+		}
+		switch {
+		case ferr != nil:
+			return nil, ferr
+		case existing == nil:
+			return nil, err // held by a resource the natural keys do not name
+		}
 		// A lost answer's retry: bring the entry up to this request. Only
 		// the attributes the request carries are written: a create says
 		// nothing about the others.
@@ -255,15 +265,6 @@ func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[
 		}
 		s.auditLog("create-existing", kind, rec.ID, nil)
 	} else {
-		rec, err = s.create(ctx, kind, attrs, keys)
-		if isConflict(err) && len(keys) > 0 {
-			// The same earlier try may have landed after our lookups: if the
-			// identity key now names an entry, this is that entry's retry,
-			// not a conflict.
-			if again, ferr := s.findExisting(ctx, kind, keys, attrs); ferr == nil && again != nil {
-				return s.createUnlocked(ctx, kind, attrs, keys, fp)
-			}
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +274,7 @@ func (s *Service) createUnlocked(ctx context.Context, kind scim.Kind, attrs map[
 	if err != nil {
 		return nil, s.toSCIM(kind, rec.ID, err)
 	}
-	s.remember(ctx, kind, rec.ID, fp, http.StatusCreated, res)
+	h.remember(s.resourceKey(kind, rec.ID), rec.ID, http.StatusCreated, res, s.idemTTL)
 	return res, nil
 }
 
@@ -436,20 +437,20 @@ func (s *Service) modify(ctx context.Context, method string, op operation, body 
 	next func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error)) (scim.Resource, error) {
 	kind, id := op.Kind, op.ID
 	resource := s.resourceKey(kind, id)
-	release, err := s.locks.lock(ctx, resource)
+	fp := fingerprint(s.tenant, method, kind, id, body)
+	h, start, err := s.locks.begin(ctx, s.writeBegin(ctx, fp, resource), resource)
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
 	}
-	defer release()
+	defer h.release()
 
-	fp := fingerprint(s.tenant, method, kind, id, body)
-	if res, ok := s.replay(ctx, kind, fp); ok {
+	if res, ok := s.replay(ctx, kind, start.Answer); ok {
 		return res, nil
 	}
-	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+	if err := s.queueBehind(ctx, start, fp, op, resource); err != nil {
 		return nil, err
 	}
-	res, err := s.modifyUnlocked(ctx, method, kind, id, fp, next)
+	res, err := s.modifyUnlocked(ctx, h, method, kind, id, next)
 	if isUnavailable(err) {
 		return nil, s.enqueue(ctx, resource, fp, op, err)
 	}
@@ -457,7 +458,7 @@ func (s *Service) modify(ctx context.Context, method string, op operation, body 
 }
 
 // modifyUnlocked is modify's read-diff-write, under the resource's lock.
-func (s *Service) modifyUnlocked(ctx context.Context, method string, kind scim.Kind, id, fp string,
+func (s *Service) modifyUnlocked(ctx context.Context, h *held, method string, kind scim.Kind, id string,
 	next func(cur scim.Resource) (map[string][]string, []scim.MemberChange, error)) (scim.Resource, error) {
 	cur, err := s.get(ctx, kind, id)
 	if err != nil {
@@ -486,7 +487,7 @@ func (s *Service) modifyUnlocked(ctx context.Context, method string, kind scim.K
 	if method == http.MethodPatch && kind == scim.Group {
 		status = http.StatusNoContent
 	}
-	s.remember(ctx, kind, id, fp, status, res)
+	h.remember(s.resourceKey(kind, id), id, status, res, s.idemTTL)
 	return res, nil
 }
 
@@ -576,21 +577,21 @@ func applyChanges(attrs map[string][]string, changes []backends.Change) map[stri
 // Delete is SCIM DELETE: per the mapping's deprovisioning policy the entry
 // is deleted, or kept and disabled through the active mapping.
 func (s *Service) Delete(ctx context.Context, kind scim.Kind, id string) error {
-	release, err := s.locks.lock(ctx, s.resourceKey(kind, id))
+	resource := s.resourceKey(kind, id)
+	fp := fingerprint(s.tenant, http.MethodDelete, kind, id, nil)
+	h, start, err := s.locks.begin(ctx, s.writeBegin(ctx, fp, resource), resource)
 	if err != nil {
 		return s.toSCIM(kind, id, err)
 	}
-	defer release()
-	fp := fingerprint(s.tenant, http.MethodDelete, kind, id, nil)
-	if _, ok := s.replay(ctx, kind, fp); ok {
+	defer h.release()
+	if _, ok := s.replay(ctx, kind, start.Answer); ok {
 		return nil
 	}
-	resource := s.resourceKey(kind, id)
 	op := operation{Op: "delete", Kind: kind, ID: id}
-	if err := s.queueBehind(ctx, resource, fp, op); err != nil {
+	if err := s.queueBehind(ctx, start, fp, op, resource); err != nil {
 		return err
 	}
-	err = s.deleteUnlocked(ctx, kind, id, fp)
+	err = s.deleteUnlocked(ctx, h, kind, id)
 	if isUnavailable(err) {
 		return s.enqueue(ctx, resource, fp, op, err)
 	}
@@ -598,7 +599,7 @@ func (s *Service) Delete(ctx context.Context, kind scim.Kind, id string) error {
 }
 
 // deleteUnlocked is Delete's write, under the resource's lock.
-func (s *Service) deleteUnlocked(ctx context.Context, kind scim.Kind, id, fp string) error {
+func (s *Service) deleteUnlocked(ctx context.Context, h *held, kind scim.Kind, id string) error {
 	if kind == scim.User && s.mapping.OnDelete() == "disable" {
 		cur, err := s.get(ctx, kind, id)
 		if err != nil {
@@ -632,7 +633,7 @@ func (s *Service) deleteUnlocked(ctx context.Context, kind scim.Kind, id, fp str
 		}
 		s.auditLog("delete", kind, id, nil)
 	}
-	s.remember(ctx, kind, id, fp, http.StatusNoContent, nil)
+	h.remember(s.resourceKey(kind, id), id, http.StatusNoContent, nil, s.idemTTL)
 	return nil
 }
 
@@ -664,18 +665,22 @@ func fingerprint(tenant, method string, kind scim.Kind, id string, body any) str
 	return "idem/" + tenant + "/" + hex.EncodeToString(h.Sum(nil))
 }
 
-// replay returns the stored answer for fp if the resource it wrote is
-// unchanged since (its version is the one recorded). A state store that is
-// down only costs the fast path.
-func (s *Service) replay(ctx context.Context, kind scim.Kind, fp string) (scim.Resource, bool) {
-	if s.state == nil {
-		return nil, false
+// writeBegin is what a write reads as it takes its locks: the answer
+// stored under its fingerprint, and its resource's backlog (not for the
+// worker's own queued write, which heads that backlog).
+func (s *Service) writeBegin(ctx context.Context, fp, resource string) state.WriteBegin {
+	b := state.WriteBegin{Answer: fp}
+	if !fromQueue(ctx) {
+		b.Tenant, b.Resource = s.tenant, resource
 	}
-	a, err := s.state.Answer(ctx, fp)
-	if err != nil {
-		if !errors.Is(err, state.ErrNotFound) {
-			s.log.Warn("idempotency lookup failed; applying the request", "error", err)
-		}
+	return b
+}
+
+// replay returns the stored answer a if the resource it wrote is unchanged
+// since (its version is the one recorded). A state store that is down only
+// costs the fast path.
+func (s *Service) replay(ctx context.Context, kind scim.Kind, a *state.Answer) (scim.Resource, bool) {
+	if s.state == nil || a == nil {
 		return nil, false
 	}
 	v, err := s.state.Version(ctx, s.resourceKey(kind, a.ResourceID))
@@ -691,27 +696,6 @@ func (s *Service) replay(ctx context.Context, kind scim.Kind, fp string) (scim.R
 	}
 	s.log.Debug("replayed a stored answer", "kind", kind, "id", a.ResourceID)
 	return res, true
-}
-
-// remember bumps the resource's version and stores the answer under fp.
-func (s *Service) remember(ctx context.Context, kind scim.Kind, id, fp string, status int, res scim.Resource) {
-	if s.state == nil {
-		return
-	}
-	v, err := s.state.BumpVersion(ctx, s.resourceKey(kind, id))
-	if err != nil {
-		s.log.Warn("resource version not recorded; replays of this write will be re-applied", "error", err)
-		return
-	}
-	var body []byte
-	if res != nil {
-		if body, err = json.Marshal(res); err != nil {
-			return
-		}
-	}
-	if err := s.state.PutAnswer(ctx, fp, state.Answer{Status: status, Body: body, ResourceID: id, Version: v}, s.idemTTL); err != nil {
-		s.log.Warn("idempotency record not stored", "error", err)
-	}
 }
 
 func (s *Service) auditLog(op string, kind scim.Kind, id string, attrs []string) {

@@ -18,6 +18,7 @@ import (
 	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/backends/pharos"
 	"github.com/scimbridge/scimbridge/bridge/scim"
+	"github.com/scimbridge/scimbridge/bridge/state"
 	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
 	"github.com/scimbridge/scimbridge/mapping"
 )
@@ -52,6 +53,17 @@ func (f *faultyBackend) fault(method string) (bool, bool) {
 }
 
 var errInjected = fmt.Errorf("injected: connection reset: %w", backends.ErrUnavailable)
+
+// Find and Get are counted, not failed.
+func (f *faultyBackend) Find(ctx context.Context, q backends.Query) ([]backends.Record, int, error) {
+	f.calls.Add(1)
+	return f.Backend.Find(ctx, q)
+}
+
+func (f *faultyBackend) Get(ctx context.Context, k backends.Kind, id string, members bool) (backends.Record, error) {
+	f.calls.Add(1)
+	return f.Backend.Get(ctx, k, id, members)
+}
 
 func (f *faultyBackend) Create(ctx context.Context, k backends.Kind, attrs map[string][]string) (backends.Record, error) {
 	f.calls.Add(1)
@@ -300,16 +312,16 @@ func TestAuditLog(t *testing.T) {
 // A request whose ctx is done stops waiting for a resource's lock.
 func TestLockWaitHonoursContext(t *testing.T) {
 	f := newFixture(t)
-	held, err := f.svc.locks.lock(context.Background(), "k")
+	held, _, err := f.svc.locks.begin(context.Background(), state.WriteBegin{}, "k")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = f.svc.locks.lock(ctx, "k")
+	_, _, err = f.svc.locks.begin(ctx, state.WriteBegin{}, "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	held()
-	release, err := f.svc.locks.lock(context.Background(), "k")
+	held.release()
+	h, _, err := f.svc.locks.begin(context.Background(), state.WriteBegin{}, "k")
 	require.NoError(t, err)
-	release()
+	h.release()
 }
 
 // A holder's shared lock is renewed while its write runs, so it outlives
@@ -319,14 +331,156 @@ func TestSharedLockIsRenewedWhileHeld(t *testing.T) {
 	l := newLocker(f.state, "replica-1", hclog.NewNullLogger(), nil)
 	l.lease, l.renewEvery = 200*time.Millisecond, 50*time.Millisecond
 	ctx := context.Background()
-	release, err := l.lock(ctx, "t/User/u1")
+	h, _, err := l.begin(ctx, state.WriteBegin{}, "t/User/u1", "t/User/u2")
 	require.NoError(t, err)
 	time.Sleep(600 * time.Millisecond) // three leases
+	for _, k := range []string{"t/User/u1", "t/User/u2"} {
+		ok, err := f.state.TryLock(ctx, k, "replica-2", time.Second)
+		require.NoError(t, err)
+		require.False(t, ok, "the holder renewed its lease on %s", k)
+	}
+	h.release()
 	ok, err := f.state.TryLock(ctx, "t/User/u1", "replica-2", time.Second)
 	require.NoError(t, err)
-	require.False(t, ok, "the holder renewed its lease")
-	release()
-	ok, err = f.state.TryLock(ctx, "t/User/u1", "replica-2", time.Second)
-	require.NoError(t, err)
 	require.True(t, ok, "released at once")
+}
+
+// A replica waits while another holds the lease, and gets it when it is
+// released.
+func TestSharedLockWaitsForOtherReplica(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ok, err := f.state.TryLock(ctx, "t/User/u1", "replica-2", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	l := newLocker(f.state, "replica-1", hclog.NewNullLogger(), nil)
+	got := make(chan error, 1)
+	go func() {
+		h, _, err := l.begin(ctx, state.WriteBegin{}, "t/User/u1")
+		if err == nil {
+			h.release()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("took a lease another replica holds (err %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	require.NoError(t, f.state.Unlock(ctx, "t/User/u1", "replica-2"))
+	select {
+	case err := <-got:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("still waiting after the lease was released")
+	}
+}
+
+// countingState records which state-store calls the pipeline makes.
+type countingState struct {
+	state.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (c *countingState) note(name string) {
+	c.mu.Lock()
+	c.calls = append(c.calls, name)
+	c.mu.Unlock()
+}
+
+func (c *countingState) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.calls
+	c.calls = nil
+	return out
+}
+
+func (c *countingState) BeginWrite(ctx context.Context, b state.WriteBegin) (state.WriteStart, error) {
+	c.note("BeginWrite")
+	return c.Store.BeginWrite(ctx, b)
+}
+
+func (c *countingState) EndWrite(ctx context.Context, e state.WriteEnd) error {
+	c.note("EndWrite")
+	return c.Store.EndWrite(ctx, e)
+}
+
+func (c *countingState) Answer(ctx context.Context, key string) (state.Answer, error) {
+	c.note("Answer")
+	return c.Store.Answer(ctx, key)
+}
+
+func (c *countingState) PutAnswer(ctx context.Context, key string, a state.Answer, ttl time.Duration) error {
+	c.note("PutAnswer")
+	return c.Store.PutAnswer(ctx, key, a, ttl)
+}
+
+func (c *countingState) Version(ctx context.Context, res string) (int64, error) {
+	c.note("Version")
+	return c.Store.Version(ctx, res)
+}
+
+func (c *countingState) BumpVersion(ctx context.Context, res string) (int64, error) {
+	c.note("BumpVersion")
+	return c.Store.BumpVersion(ctx, res)
+}
+
+func (c *countingState) TryLock(ctx context.Context, key, owner string, lease time.Duration) (bool, error) {
+	c.note("TryLock")
+	return c.Store.TryLock(ctx, key, owner, lease)
+}
+
+func (c *countingState) Unlock(ctx context.Context, key, owner string) error {
+	c.note("Unlock")
+	return c.Store.Unlock(ctx, key, owner)
+}
+
+func (c *countingState) Pending(ctx context.Context, tenant, res string) (int, error) {
+	c.note("Pending")
+	return c.Store.Pending(ctx, tenant, res)
+}
+
+func (c *countingState) List(ctx context.Context, f state.JobFilter, limit int) ([]state.Job, error) {
+	c.note("List")
+	return c.Store.List(ctx, f, limit)
+}
+
+func (c *countingState) Enqueue(ctx context.Context, j state.Job) (state.Job, error) {
+	c.note("Enqueue")
+	return c.Store.Enqueue(ctx, j)
+}
+
+// Every write on the happy path makes two state-store calls, BeginWrite
+// and EndWrite (redisstate answers them in three round trips), and a new
+// user costs the target one Create: the target checks the natural keys as
+// it creates. Only a repeat reads the version (the replay check).
+func TestStateCallsPerWrite(t *testing.T) {
+	var cs *countingState
+	f := newFixture(t, func(o *Options) {
+		cs = &countingState{Store: o.State}
+		o.State = cs
+	})
+	ctx := context.Background()
+	writes := []string{"BeginWrite", "EndWrite"}
+
+	before := f.be.calls.Load()
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "u1@x.com"))
+	require.NoError(t, err)
+	require.Equal(t, writes, cs.take(), "create")
+	require.Equal(t, int64(1), f.be.calls.Load()-before, "backend calls of a new user's create")
+	id := res["id"].(string)
+
+	ops := patch(t, `[{"op":"Replace","path":"title","value":"T"}]`)
+	_, err = f.svc.Patch(ctx, scim.User, id, ops)
+	require.NoError(t, err)
+	require.Equal(t, writes, cs.take(), "patch")
+
+	_, err = f.svc.Patch(ctx, scim.User, id, ops)
+	require.NoError(t, err)
+	require.Equal(t, []string{"BeginWrite", "Version", "EndWrite"}, cs.take(), "the patch's repeat, replayed")
+
+	require.NoError(t, f.svc.Delete(ctx, scim.User, id))
+	require.Equal(t, writes, cs.take(), "delete")
 }

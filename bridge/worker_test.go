@@ -160,13 +160,14 @@ func TestCrashedWorkersJobIsTakenAgain(t *testing.T) {
 	_, err := f.svc.Create(ctx, scim.User, user("e1", "a@x.com"))
 	require.Equal(t, 503, scimStatus(t, err))
 	f.be.inject("", 0, false)
-	leased, err := f.state.Lease(ctx, "dead-worker", time.Now(), 10, 50*time.Millisecond)
+	// The lease is long enough for the first RunOnce on a loaded machine.
+	leased, err := f.state.Lease(ctx, "dead-worker", time.Now(), 10, 500*time.Millisecond)
 	require.NoError(t, err)
 	require.Len(t, leased, 1)
 
 	w := newWorker(f, nil, 5)
 	require.Equal(t, 0, w.RunOnce(ctx), "held by the other worker")
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	require.Equal(t, 1, w.RunOnce(ctx))
 	_, total, err := f.be.Find(ctx, backends.Query{Kind: backends.User})
 	require.NoError(t, err)
