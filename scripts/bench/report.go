@@ -209,6 +209,10 @@ func printReport(w io.Writer, res *Results) {
 			for _, m := range s.Mix {
 				var per []string
 				for _, l := range m.ByOp {
+					if l.N == 0 {
+						per = append(per, "-")
+						continue
+					}
 					per = append(per, fmt.Sprintf("%.1f", l.P99Ms))
 				}
 				fmt.Fprintf(tw, "  %d\t%d\t%.1f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%s\t\n", m.Rate, m.Sent, m.AchievedRate, m.Latency.P50Ms, m.Latency.P99Ms, m.Latency.MaxMs, m.N5xx, m.Unexpected, strings.Join(per, " / "))

@@ -507,10 +507,14 @@ func (r *storeRun) throughput() error {
 			if r.o.ProfileDir == "" {
 				wait = func() error { return nil }
 			}
+			// The probe's latency per step: which load slows Entra's Test
+			// Connection is what its target needs to know.
+			r.probe.setPhase(fmt.Sprintf("throughput %s c%d bridge", op, clients))
 			b := r.closedLoop(clients, r.o.Duration.D(), bridgeOp)
 			if err := wait(); err != nil {
 				fmt.Fprintf(r.log, "bench: profiles of %s at %d clients: %v\n", op, clients, err)
 			}
+			r.probe.setPhase(fmt.Sprintf("throughput %s c%d raw", op, clients))
 			raw := r.closedLoop(clients, r.o.Duration.D(), rawOp)
 			t := ThroughputResult{Op: op, Clients: clients,
 				BridgeOpsPerSec: b.opsPerSec(), RawOpsPerSec: raw.opsPerSec(),
