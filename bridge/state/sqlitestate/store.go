@@ -107,7 +107,7 @@ func (s *Store) PutAnswer(ctx context.Context, key string, a state.Answer, ttl t
 	if body == nil {
 		body = []byte{} // the column is NOT NULL; no body is an empty one
 	}
-	_, err := s.w.ExecContext(ctx, answerUpsert, key, a.Status, body, a.ResourceID, a.Version, s.nowMillis()+millis(ttl))
+	_, err := s.stmts.answerUpsert.ExecContext(ctx, key, a.Status, body, a.ResourceID, a.Version, s.nowMillis()+millis(ttl))
 	if err != nil {
 		return s.wrap("put answer", err)
 	}
@@ -134,7 +134,7 @@ func (s *Store) BumpVersion(ctx context.Context, resource string) (int64, error)
 		return 0, errors.New("sqlitestate: bump version: resource is empty")
 	}
 	var v int64
-	err := s.w.QueryRowContext(ctx, versionBump, resource).Scan(&v)
+	err := s.stmts.versionBump.QueryRowContext(ctx, resource).Scan(&v)
 	if err != nil {
 		return 0, s.wrap("bump version", err)
 	}
@@ -152,7 +152,7 @@ func (s *Store) TryLock(ctx context.Context, key, owner string, lease time.Durat
 		return false, fmt.Errorf("sqlitestate: lock: lease %s is not positive", lease)
 	}
 	now := s.nowMillis()
-	res, err := s.w.ExecContext(ctx, lockUpsert, key, owner, now+millis(lease), now)
+	res, err := s.stmts.lockUpsert.ExecContext(ctx, key, owner, now+millis(lease), now)
 	if err != nil {
 		return false, s.wrap("lock", err)
 	}
@@ -168,7 +168,7 @@ func (s *Store) Unlock(ctx context.Context, key, owner string) error {
 	if key == "" || owner == "" {
 		return errors.New("sqlitestate: unlock: key and owner are required")
 	}
-	if _, err := s.w.ExecContext(ctx, lockDelete, key, owner); err != nil {
+	if _, err := s.stmts.lockDelete.ExecContext(ctx, key, owner); err != nil {
 		return s.wrap("unlock", err)
 	}
 	return nil
@@ -226,4 +226,6 @@ const (
 			expires_at = excluded.expires_at
 		WHERE locks.owner = excluded.owner OR locks.expires_at <= ?`
 	lockDelete = `DELETE FROM locks WHERE key = ? AND owner = ?`
+	// answerGet reads an unexpired answer (key, now).
+	answerGet = `SELECT status, body, resource_id, version FROM answers WHERE key = ? AND expires_at > ?`
 )

@@ -24,7 +24,7 @@ func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.Write
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		now := s.nowMillis()
 		for _, k := range b.Locks {
-			res, err := tx.ExecContext(ctx, lockUpsert, k, b.Owner, now+millis(b.Lease), now)
+			res, err := tx.StmtContext(ctx, s.stmts.lockUpsert).ExecContext(ctx, k, b.Owner, now+millis(b.Lease), now)
 			if err != nil {
 				return err
 			}
@@ -35,8 +35,7 @@ func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.Write
 		start.Locked = true
 		if b.Answer != "" {
 			var a state.Answer
-			err := tx.QueryRowContext(ctx, `
-				SELECT status, body, resource_id, version FROM answers WHERE key = ? AND expires_at > ?`, b.Answer, now).
+			err := tx.StmtContext(ctx, s.stmts.answerGet).QueryRowContext(ctx, b.Answer, now).
 				Scan(&a.Status, &a.Body, &a.ResourceID, &a.Version)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
@@ -47,7 +46,7 @@ func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.Write
 			}
 		}
 		if b.Resource != "" {
-			return tx.QueryRowContext(ctx, pendingCount, b.Tenant, b.Resource).Scan(&start.Pending)
+			return tx.StmtContext(ctx, s.stmts.pendingCount).QueryRowContext(ctx, b.Tenant, b.Resource).Scan(&start.Pending)
 		}
 		return nil
 	})
@@ -76,18 +75,18 @@ func (s *Store) EndWrite(ctx context.Context, e state.WriteEnd) error {
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		if e.Key != "" {
 			a := e.Answer
-			if err := tx.QueryRowContext(ctx, versionBump, e.Version).Scan(&a.Version); err != nil {
+			if err := tx.StmtContext(ctx, s.stmts.versionBump).QueryRowContext(ctx, e.Version).Scan(&a.Version); err != nil {
 				return err
 			}
 			if a.Body == nil {
 				a.Body = []byte{} // the column is NOT NULL; no body is an empty one
 			}
-			if _, err := tx.ExecContext(ctx, answerUpsert, e.Key, a.Status, a.Body, a.ResourceID, a.Version, s.nowMillis()+millis(e.TTL)); err != nil {
+			if _, err := tx.StmtContext(ctx, s.stmts.answerUpsert).ExecContext(ctx, e.Key, a.Status, a.Body, a.ResourceID, a.Version, s.nowMillis()+millis(e.TTL)); err != nil {
 				return err
 			}
 		}
 		for _, k := range e.Locks {
-			if _, err := tx.ExecContext(ctx, lockDelete, k, e.Owner); err != nil {
+			if _, err := tx.StmtContext(ctx, s.stmts.lockDelete).ExecContext(ctx, k, e.Owner); err != nil {
 				return err
 			}
 		}
