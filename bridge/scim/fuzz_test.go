@@ -2,6 +2,9 @@ package scim
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -56,6 +59,13 @@ func FuzzParsePath(f *testing.F) {
 		for _, kind := range kinds {
 			p, err := ParsePath(kind, s)
 			requireClientError(t, err, s)
+			if len(s) <= MaxFilterLength && strings.TrimSpace(s) != "" {
+				// One word or not, the general parser agrees.
+				lp, lerr := parseLexedPath(kind, source{what: "path", text: s})
+				if !reflect.DeepEqual(lp, p) || fmt.Sprint(lerr) != fmt.Sprint(err) {
+					t.Fatalf("%q: ParsePath %+v, %v; parseLexedPath %+v, %v", s, p, err, lp, lerr)
+				}
+			}
 			if err != nil {
 				continue
 			}

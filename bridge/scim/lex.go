@@ -42,12 +42,16 @@ func (t token) describe() string {
 	return strconvQuote(clip(t.text))
 }
 
+// lexSeparators end a word: blanks, brackets, parentheses and quotes.
+const lexSeparators = " \t\n\r()[]\""
+
 // lex splits s into tokens. It only knows about quoting and brackets, so
 // that quotes, parentheses, '*' and backslashes inside a quoted value stay
 // data; the meaning of words is decided by the parser.
 func lex(src source) ([]token, error) {
 	s := src.text
-	var toks []token
+	// Entra's filters have 4 to 10 tokens: one allocation, not a series.
+	toks := make([]token, 0, 8)
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -75,7 +79,7 @@ func lex(src source) ([]token, error) {
 			i = end
 		default:
 			start := i
-			for i < len(s) && !strings.ContainsRune(" \t\n\r()[]\"", rune(s[i])) {
+			for i < len(s) && !strings.ContainsRune(lexSeparators, rune(s[i])) {
 				i++
 			}
 			toks = append(toks, token{tokWord, s[start:i], start})

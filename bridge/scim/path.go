@@ -24,6 +24,19 @@ func ParsePath(kind Kind, s string) (Path, error) {
 	if strings.TrimSpace(s) == "" {
 		return Path{}, src.errorf("the path is empty; name an attribute such as userName or emails[type eq \"work\"].value")
 	}
+	if !strings.ContainsAny(s, lexSeparators) {
+		// One word, as nearly every path is: what the parser does with
+		// its only token, without lexing (an allocation per path, and a
+		// POST's body has a path per key).
+		// FuzzParsePath checks it against parseLexedPath.
+		p := parser{src: src, kind: kind}
+		return p.resolveAttrPath(token{tokWord, s, 0})
+	}
+	return parseLexedPath(kind, src)
+}
+
+// parseLexedPath is ParsePath's general case.
+func parseLexedPath(kind Kind, src source) (Path, error) {
 	toks, err := lex(src)
 	if err != nil {
 		return Path{}, err
@@ -81,14 +94,15 @@ func (p *parser) parseValueFilter(path Path, open token) (Filter, error) {
 		return nil, err
 	}
 	defer p.leave()
-	inner := *p
-	def := LookupAttribute(p.kind, path.URN, path.Attr)
-	inner.parent = &valueContext{path: path, def: def}
-	f, err := inner.parseOr()
+	// Inside the brackets names are the attribute's sub-attributes. p
+	// itself is switched, not a copy of it: a copy would move p's tokens
+	// to the heap.
+	p.parent = &valueContext{path: path, def: LookupAttribute(p.kind, path.URN, path.Attr)}
+	f, err := p.parseOr()
+	p.parent = nil
 	if err != nil {
 		return nil, err
 	}
-	p.i = inner.i
 	closing := p.next()
 	if closing.kind != tokRBrack {
 		return nil, p.src.errorf("the value filter opened at position %d needs a closing ']'; found %s at position %d", open.pos+1, closing.describe(), closing.pos+1)
@@ -99,14 +113,14 @@ func (p *parser) parseValueFilter(path Path, open token) (Filter, error) {
 // parseSubAttr parses `.name` after a value filter.
 func (p *parser) parseSubAttr(path Path, t token) (string, error) {
 	name := strings.TrimPrefix(t.text, ".")
-	ap, err := parseAttrPath(name)
-	if err != nil || ap.URIPrefix != nil || ap.SubAttribute != nil {
+	attr, sub, uri, err := parseAttrPath(name)
+	if err != nil || uri || sub != "" {
 		return "", p.src.errorf("%s at position %d is not a sub-attribute name (letters, digits, '-', '_')", strconvQuote(clip(name)), t.pos+2)
 	}
-	if s := LookupAttribute(p.kind, path.URN, path.Attr).Sub(ap.AttributeName); s != nil {
+	if s := LookupAttribute(p.kind, path.URN, path.Attr).Sub(attr); s != nil {
 		return s.Name, nil
 	}
-	return ap.AttributeName, nil
+	return attr, nil
 }
 
 // parseAttrPath is filter.ParseAttrPath with a fast path: the paths every
@@ -115,17 +129,17 @@ func (p *parser) parseSubAttr(path Path, t token) (string, error) {
 // few hundred objects per name (most of a POST's allocations went there).
 // Anything else, which is rare and mostly invalid, goes to filter-parser,
 // so what is refused and the error's position stay exactly as they were.
-// FuzzAttrPath checks that both agree.
-func parseAttrPath(s string) (filter.AttributePath, error) {
-	name, sub, ok := simpleAttrPath(s)
-	if !ok {
-		return filter.ParseAttrPath([]byte(s))
+// FuzzAttrPath checks that both agree. uri reports a URI prefix, which
+// filter-parser would have split off.
+func parseAttrPath(s string) (name, sub string, uri bool, err error) {
+	if name, sub, ok := simpleAttrPath(s); ok {
+		return name, sub, false, nil
 	}
-	ap := filter.AttributePath{AttributeName: name}
-	if sub != "" {
-		ap.SubAttribute = &sub
+	ap, err := filter.ParseAttrPath([]byte(s))
+	if err != nil {
+		return "", "", false, err
 	}
-	return ap, nil
+	return ap.AttributeName, ap.SubAttributeName(), ap.URIPrefix != nil, nil
 }
 
 // simpleAttrPath recognises filter-parser's AttrPath without a URI prefix:
@@ -197,17 +211,17 @@ func (p *parser) resolveAttrPath(t token) (Path, error) {
 			return Path{}, p.src.errorf("a value filter compares sub-attributes; %s at position %d carries a schema URN", strconvQuote(clip(word)), t.pos+1)
 		}
 	}
-	ap, err := parseAttrPath(tail)
+	name, sub, uri, err := parseAttrPath(tail)
 	if err != nil {
 		return Path{}, p.src.errorf("%s at position %d is not an attribute path; names are letters, digits, '-' and '_', starting with a letter, with at most one '.sub-attribute'%s",
 			strconvQuote(clip(tail)), tailPos+1, parserErrorOffset(err, tailPos))
 	}
-	if ap.URIPrefix != nil {
+	if uri {
 		// Unreachable with the split above, kept so a parser change
 		// cannot silently drop a URN.
 		return Path{}, p.src.errorf("%s at position %d is not an attribute path", strconvQuote(clip(tail)), tailPos+1)
 	}
-	return p.canonicalPath(urn, ap.AttributeName, ap.SubAttributeName()), nil
+	return p.canonicalPath(urn, name, sub), nil
 }
 
 // canonicalPath applies schema casing, drops the core URN and moves bare
@@ -271,6 +285,9 @@ func hasPrefixFold(s, prefix string) bool {
 // `emails[type eq "work"].value` or
 // `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager`.
 func (p Path) String() string {
+	if p.URN == "" && p.Filter == nil && p.Sub == "" {
+		return p.Attr // most paths: nothing to build
+	}
 	var b strings.Builder
 	if p.URN != "" {
 		b.WriteString(p.URN)

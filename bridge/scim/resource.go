@@ -302,13 +302,14 @@ func normalizeScalar(def *Attribute, v any, name string) (any, error) {
 		}
 		return nil, badRequest(InvalidValue, "%s must be true or false, got %s", name, describeValue(v))
 	case TypeDecimal, TypeInteger:
-		if n, ok := v.(json.Number); ok {
-			return n, nil
+		// v itself, not the value re-boxed: that would allocate.
+		if _, ok := v.(json.Number); ok {
+			return v, nil
 		}
 		return nil, badRequest(InvalidValue, "%s must be a number, got %s", name, jsonKind(v))
 	default:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 		return nil, badRequest(InvalidValue, "%s must be a string, got %s", name, jsonKind(v))
 	}
