@@ -19,6 +19,17 @@ import (
 type reader struct {
 	km *kindMap
 	r  scim.Resource
+	// attr is attrFunc bound once: a method value allocates, and every
+	// transform of the resource needs it.
+	attr func(string) any
+}
+
+// attrFn returns attr() for toTarget expressions over this resource.
+func (rd *reader) attrFn() func(string) any {
+	if rd.attr == nil {
+		rd.attr = rd.attrFunc
+	}
+	return rd.attr
 }
 
 // get returns the value at p. For emails[type eq "work"].value it falls
@@ -85,7 +96,10 @@ func (a *attribute) targetValues(rd *reader) ([]string, error) {
 			return nil, nil
 		}
 	}
-	return a.convert(v, rd.attrFunc)
+	if a.toTarget == nil {
+		return a.convert(v, nil)
+	}
+	return a.convert(v, rd.attrFn())
 }
 
 // convert turns one SCIM value (nil for a computed attribute) into target
@@ -147,57 +161,55 @@ func exprValue(v any) any {
 // "true"/"false", numbers in their shortest text, lists element by element,
 // a complex value through its "value" member; nil and "" give no value.
 func toStrings(v any) ([]string, error) {
-	var out []string
-	var walk func(v any, depth int) error
-	walk = func(v any, depth int) error {
-		if len(out) > maxElems {
-			return fmt.Errorf("more than %d values", maxElems)
+	return appendStrings(nil, v, 0)
+}
+
+// appendStrings is toStrings' walk; depth counts the lists v is inside.
+func appendStrings(out []string, v any, depth int) ([]string, error) {
+	if len(out) > maxElems {
+		return nil, fmt.Errorf("more than %d values", maxElems)
+	}
+	if s, ok := scalarString(v); ok {
+		if s != "" {
+			out = append(out, s)
 		}
-		if s, ok := scalarString(v); ok {
+		return out, nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return out, nil
+	case []string:
+		if depth > 0 {
+			return nil, fmt.Errorf("a list inside a list cannot be stored")
+		}
+		for _, s := range x {
 			if s != "" {
 				out = append(out, s)
 			}
-			return nil
 		}
-		switch x := v.(type) {
-		case nil:
-			return nil
-		case []string:
-			if depth > 0 {
-				return fmt.Errorf("a list inside a list cannot be stored")
-			}
-			for _, s := range x {
-				if s != "" {
-					out = append(out, s)
-				}
-			}
-			return nil
-		case []any:
-			if depth > 0 {
-				return fmt.Errorf("a list inside a list cannot be stored")
-			}
-			for _, e := range x {
-				if err := walk(e, depth+1); err != nil {
-					return err
-				}
-			}
-			return nil
-		case map[string]any:
-			if inner, ok := x["value"]; ok {
-				if _, nested := inner.(map[string]any); !nested {
-					return walk(inner, depth)
-				}
-			}
-			return fmt.Errorf("an object with no value member cannot be stored")
-		case float64:
-			return fmt.Errorf("the number %v cannot be stored", x)
+		return out, nil
+	case []any:
+		if depth > 0 {
+			return nil, fmt.Errorf("a list inside a list cannot be stored")
 		}
-		return fmt.Errorf("a %T cannot be stored", v)
+		for _, e := range x {
+			var err error
+			if out, err = appendStrings(out, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case map[string]any:
+		if inner, ok := x["value"]; ok {
+			if _, nested := inner.(map[string]any); !nested {
+				return appendStrings(out, inner, depth)
+			}
+		}
+		return nil, fmt.Errorf("an object with no value member cannot be stored")
+	case float64:
+		return nil, fmt.Errorf("the number %v cannot be stored", x)
 	}
-	if err := walk(v, 0); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return nil, fmt.Errorf("a %T cannot be stored", v)
 }
 
 // ToAttrs converts a SCIM resource into target attributes: every mapped

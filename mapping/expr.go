@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -71,9 +72,17 @@ type program struct {
 	attrs []string
 }
 
+// vms holds VMs between runs: a fresh one allocates its stack and
+// buffers on every run, several times per request. VM.Run resets what
+// it needs; run clears the rest so no request's values stay reachable.
+var vms = sync.Pool{New: func() any { return &vm.VM{MemoryBudget: memoryBudget} }}
+
 func (p *program) run(env any) (any, error) {
-	v := vm.VM{MemoryBudget: memoryBudget}
+	v := vms.Get().(*vm.VM)
 	out, err := v.Run(p.prog, env)
+	clear(v.Stack[:cap(v.Stack)])
+	clear(v.Variables)
+	vms.Put(v)
 	if err != nil {
 		return nil, exprError(err)
 	}
