@@ -230,6 +230,9 @@ func (h resourceHandler) finish(c *gin.Context, r scim.Resource, proj scim.ListP
 // parse is refused: silently dropping a garbled filter would widen a search
 // to every resource (reliability.md §2.2, Cogtrix#124).
 func (a *api) query(c *gin.Context, keep []string) (url.Values, error) {
+	if c.Request.URL.RawQuery == "" {
+		return nil, nil // most requests: nothing to parse or keep
+	}
 	all, err := url.ParseQuery(c.Request.URL.RawQuery)
 	if err != nil {
 		return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidSyntax, "the query string is malformed: %v", err)

@@ -40,10 +40,10 @@ func (a *api) requestContext(c *gin.Context) {
 	c.Set(keyRequestID, id)
 	h := c.Writer.Header()
 	h.Set(HeaderRequestID, id)
-	h.Set("Content-Type", scim.ContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = scimContentType
+	h["X-Content-Type-Options"] = noSniff
 	// Answers carry personal data; no intermediary should keep them.
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	ctx := hclog.WithContext(c.Request.Context(), a.log, "request_id", id)
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
@@ -74,6 +74,9 @@ func requestID(c *gin.Context) string { return c.GetString(keyRequestID) }
 func (a *api) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	if !a.log.IsInfo() {
+		return // the level drops every access line: build none
+	}
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"

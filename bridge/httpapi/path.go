@@ -48,6 +48,14 @@ func canonicalPaths(next http.Handler) http.Handler {
 // canonicalPath works on the escaped path so that an encoded "/" inside an
 // id stays inside its segment.
 func canonicalPath(escaped string) string {
+	if isCanonicalPath(escaped) {
+		return escaped // what Entra sends: nothing to split and join
+	}
+	return rebuildPath(escaped)
+}
+
+// rebuildPath is canonicalPath for a path that needs a change.
+func rebuildPath(escaped string) string {
 	parts := strings.Split(escaped, "/")
 	segs := parts[:0]
 	for _, s := range parts {
@@ -79,4 +87,35 @@ func equalFoldEscaped(seg, name string) bool {
 	}
 	u, err := url.PathUnescape(seg)
 	return err == nil && strings.EqualFold(u, name)
+}
+
+// isCanonicalPath reports, without allocating, whether canonicalPath would
+// return p unchanged: it starts with "/", has no empty segment (unless it
+// is "/"), and the fixed segments are already spelled canonically.
+func isCanonicalPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' || strings.Contains(p, "//") {
+		return false
+	}
+	var segs [4]string
+	n := 0
+	for rest := p[1:]; rest != "" && n < len(segs); n++ {
+		segs[n], rest, _ = strings.Cut(rest, "/")
+	}
+	if n < 3 || !equalFoldEscaped(segs[0], segSCIM) || !equalFoldEscaped(segs[2], segV2) {
+		return true
+	}
+	if segs[0] != segSCIM || segs[2] != segV2 {
+		return false
+	}
+	if n == 4 {
+		for _, name := range resourceSegments {
+			if equalFoldEscaped(segs[3], name) {
+				return segs[3] == name
+			}
+		}
+	}
+	return true
 }

@@ -36,7 +36,9 @@ func (a *api) writeError(c *gin.Context, err error) {
 	case errors.As(err, &se) && se.Status >= 400 && se.Status <= 599:
 		if se.Status >= 500 {
 			a.log.Warn("request failed", "route", c.FullPath(), "status", se.Status, "error", se, "request_id", id)
-		} else {
+		} else if a.log.IsDebug() {
+			// A 4xx is routine (Entra's lookups of users not yet
+			// there); its line is built only when it is written.
 			a.log.Debug("request rejected", "route", c.FullPath(), "status", se.Status, "error", se, "request_id", id)
 		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -91,22 +93,56 @@ func writeSCIMError(c *gin.Context, se *scim.Error) {
 // writeJSON writes v as the answer. Marshalling happens before anything is
 // written so that a failure still gets a proper 500.
 func (a *api) writeJSON(c *gin.Context, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Display names like "R&D" stay readable; the answer is never HTML.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	var body []byte
+	var err error
+	switch v := v.(type) {
+	case scim.Resource:
+		// The answers of every SCIM request: they encode themselves,
+		// compact and without HTML escaping, which is what the encoder
+		// below would make of them after a second pass over the bytes.
+		body, err = v.MarshalJSON()
+	case scim.ListResponse:
+		body, err = v.MarshalJSON()
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		// Display names like "R&D" stay readable; the answer is never HTML.
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(v)
+		body = bytes.TrimRight(buf.Bytes(), "\n")
+	}
+	if err != nil {
 		a.writeError(c, fmt.Errorf("httpapi: encode answer: %w", err))
 		return
 	}
-	writeBody(c, status, bytes.TrimRight(buf.Bytes(), "\n"))
+	writeBody(c, status, body)
 }
 
+// Header values set on every answer, shared so that setting them
+// allocates nothing (gin's renderers do the same); nothing appends to
+// or edits a header value in place.
+var (
+	scimContentType = []string{scim.ContentType}
+	noSniff         = []string{"nosniff"}
+	noStore         = []string{"no-store"}
+)
+
 func writeBody(c *gin.Context, status int, body []byte) {
-	// Set, not add: c.Data keeps an existing Content-Type, and every answer
-	// must carry the SCIM one.
-	c.Header("Content-Type", scim.ContentType)
-	c.Data(status, scim.ContentType, body)
+	// Set, not add: every answer must carry the SCIM Content-Type, even
+	// where something set another before.
+	c.Writer.Header()["Content-Type"] = scimContentType
+	c.Status(status)
+	if bodyAllowed(status) {
+		_, _ = c.Writer.Write(body)
+	} else {
+		c.Writer.WriteHeaderNow()
+	}
+}
+
+// bodyAllowed is gin's (and RFC 9110's) rule: 1xx, 204 and 304 answers
+// have no body.
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // readBody reads the request body up to the limit. Over the limit is 413
@@ -117,7 +153,7 @@ func (a *api) readBody(c *gin.Context) ([]byte, error) {
 	if c.Request.ContentLength > a.bodyLimit {
 		return nil, tooLarge
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, a.bodyLimit))
+	b, err := readAll(http.MaxBytesReader(c.Writer, c.Request.Body, a.bodyLimit), c.Request.ContentLength)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
@@ -128,6 +164,31 @@ func (a *api) readBody(c *gin.Context) ([]byte, error) {
 		return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidSyntax, "the request body could not be read completely")
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll with the first buffer sized to the announced
+// length (+1, so that EOF is seen without growing): Entra announces every
+// body, and a membership batch of several kilobytes then costs one
+// allocation instead of a doubling series. The limit is r's.
+func readAll(r io.Reader, length int64) ([]byte, error) {
+	size := 512
+	if length > 0 && length < math.MaxInt32 {
+		size = int(length) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // pathParam returns an unescaped path parameter. Gin is told not to

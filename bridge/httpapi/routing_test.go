@@ -225,3 +225,17 @@ func TestCanonicalPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCanonicalPath checks the allocation-free check against the rebuild:
+// a path is left alone exactly when rebuilding it changes nothing.
+func FuzzCanonicalPath(f *testing.F) {
+	for _, s := range []string{"/", "", "/scim/t/v2/Users", "/scim/t/v2/users", "/SCIM/t/V2/Users/x", "/scim/t/v2/%55sers",
+		"/scim/t/v2/Users/", "//scim/t/v2/Users", "/scim/t/v2", "/scim/t/v2/Groups/a%2Fb/c", "/scim/t/v2/Schemas/urn:x", "/a//b", "x/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if got, want := isCanonicalPath(p), rebuildPath(p) == p; got != want {
+			t.Fatalf("isCanonicalPath(%q) = %v, rebuildPath gives %q", p, got, rebuildPath(p))
+		}
+	})
+}
