@@ -21,11 +21,11 @@ type reader struct {
 	r  scim.Resource
 	// attr is attrFunc bound once: a method value allocates, and every
 	// transform of the resource needs it.
-	attr func(string) any
+	attr func(...any) any
 }
 
 // attrFn returns attr() for toTarget expressions over this resource.
-func (rd *reader) attrFn() func(string) any {
+func (rd *reader) attrFn() func(...any) any {
 	if rd.attr == nil {
 		rd.attr = rd.attrFunc
 	}
@@ -69,8 +69,12 @@ func (rd *reader) get(p scim.Path, workEmail bool) any {
 	return nil
 }
 
-// attrFunc is attr() for toTarget expressions over this resource.
-func (rd *reader) attrFunc(path string) any {
+// attrFunc is attr(path) for toTarget expressions over this resource.
+func (rd *reader) attrFunc(args ...any) any {
+	if len(args) != 1 {
+		return nil // the guard lets no other call compile
+	}
+	path, _ := args[0].(string)
 	p, ok := rd.km.attrPaths[path]
 	if !ok {
 		return nil
@@ -104,7 +108,7 @@ func (a *attribute) targetValues(rd *reader) ([]string, error) {
 
 // convert turns one SCIM value (nil for a computed attribute) into target
 // values through toTarget or the default conversion. attr serves attr().
-func (a *attribute) convert(v any, attr func(string) any) ([]string, error) {
+func (a *attribute) convert(v any, attr func(...any) any) ([]string, error) {
 	var out any = v
 	if a.toTarget != nil {
 		res, err := a.toTarget.run(toEnv{Value: exprValue(v), Attr: attr})
@@ -586,16 +590,14 @@ func nonEmpty(vals []string) []string {
 // backends.AttrMembers is never diffed: members change through their own
 // Add/Remove changes.
 func Diff(old, new map[string][]string) []backends.Change {
-	names := map[string]bool{}
+	keys := make([]string, 0, len(old)+len(new))
 	for k := range old {
-		names[k] = true
+		if k != backends.AttrMembers {
+			keys = append(keys, k)
+		}
 	}
 	for k := range new {
-		names[k] = true
-	}
-	keys := make([]string, 0, len(names))
-	for k := range names {
-		if k != backends.AttrMembers {
+		if _, both := old[k]; !both && k != backends.AttrMembers {
 			keys = append(keys, k)
 		}
 	}
@@ -621,6 +623,9 @@ func sameValues(a, b []string) bool {
 	}
 	if slices.Equal(a, b) {
 		return true
+	}
+	if len(a) == 1 {
+		return false // single values, most attributes: nothing to sort
 	}
 	sa, sb := slices.Clone(a), slices.Clone(b)
 	slices.Sort(sa)

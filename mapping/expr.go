@@ -49,8 +49,11 @@ type toEnv struct {
 	// manager, multi-valued elements) is reduced to that member.
 	Value any `expr:"value"`
 	// Attr returns the value at another path of the resource being
-	// written, in the same form as Value.
-	Attr func(path string) any `expr:"attr"`
+	// written, in the same form as Value: attr(path). It takes ...any
+	// because expr calls a func(...any) any directly and any other
+	// signature through reflection (several allocations per call); the
+	// guard admits exactly one quoted path.
+	Attr func(args ...any) any `expr:"attr"`
 }
 
 // fromEnv is what a fromTarget expression sees.

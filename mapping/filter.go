@@ -229,7 +229,7 @@ func (t *translator) attrCompare(a *attribute, c scim.Compare, op backends.CmpOp
 			// Expressions of a multi-valued attribute see a list.
 			v = []any{v}
 		}
-		vals, err := a.convert(v, func(string) any { return nil })
+		vals, err := a.convert(v, func(...any) any { return nil })
 		if err != nil {
 			var se *scim.Error
 			if errors.As(err, &se) {

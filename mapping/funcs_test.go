@@ -15,7 +15,7 @@ func evalTo(tb testing.TB, src string, value any, attrs map[string]any) (any, er
 	tb.Helper()
 	p, err := compileExpr(src, toEnv{})
 	require.NoError(tb, err, src)
-	return p.run(toEnv{Value: value, Attr: func(path string) any { return attrs[path] }})
+	return p.run(toEnv{Value: value, Attr: func(args ...any) any { return attrs[args[0].(string)] }})
 }
 
 func TestFunctions(t *testing.T) {
