@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strconv"
 )
 
 // source is text being parsed, kept so that an error can say what was
@@ -32,14 +31,11 @@ func badRequest(scimType, format string, args ...any) *Error {
 	return Errorf(http.StatusBadRequest, scimType, format, args...)
 }
 
-// strconvQuote quotes like JSON would, so details read naturally to people
-// who wrote the JSON; it never fails.
+// strconvQuote quotes like JSON would (without HTML escaping), so details
+// read naturally to people who wrote the JSON; it never fails. Filters and
+// paths print their strings with it, so it is on the request path.
 func strconvQuote(s string) string {
-	b, err := marshalNoEscape(s)
-	if err != nil {
-		return strconv.Quote(s)
-	}
-	return string(b)
+	return string(appendJSONString(make([]byte, 0, len(s)+2), s))
 }
 
 // marshalNoEscape is json.Marshal without HTML escaping, so that `<`, `>`

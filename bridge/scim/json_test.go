@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -73,6 +74,13 @@ func TestResourceJSONMatchesEncodingJSON(t *testing.T) {
 		"é":           "non-ASCII key",
 	}
 	requireStdlibJSON(t, odd)
+	for k, v := range odd {
+		for _, s := range []string{k, fmt.Sprint(v)} {
+			want, err := marshalNoEscape(s)
+			require.NoError(t, err)
+			require.Equal(t, string(want), strconvQuote(s))
+		}
+	}
 	requireStdlibJSON(t, Resource(nil))
 	requireStdlibJSON(t, Resource{})
 	requireStdlibJSON(t, ListResponse{})
