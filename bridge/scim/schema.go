@@ -197,16 +197,40 @@ var enterpriseAttributes = []*Attribute{
 	)),
 }
 
+// Every request looks attributes up many times, nearly always by their
+// canonical names: these find those in one map access, and findAttr's
+// case-insensitive scan serves the rest.
+var (
+	userByName       = indexByName(userAttributes)
+	groupByName      = indexByName(groupAttributes)
+	enterpriseByName = indexByName(enterpriseAttributes)
+)
+
+func indexByName(list []*Attribute) map[string]*Attribute {
+	m := make(map[string]*Attribute, len(list))
+	for _, a := range list {
+		m[a.Name] = a
+	}
+	return m
+}
+
+func lookupIn(index map[string]*Attribute, list []*Attribute, name string) *Attribute {
+	if a := index[name]; a != nil {
+		return a
+	}
+	return findAttr(list, name)
+}
+
 // LookupAttribute returns the schema definition of the attribute that a
 // path names (its Attr, not its Sub), or nil when the attribute is unknown.
 func LookupAttribute(kind Kind, urn, name string) *Attribute {
 	switch {
 	case urn == "" && kind == Group:
-		return findAttr(groupAttributes, name)
+		return lookupIn(groupByName, groupAttributes, name)
 	case urn == "":
-		return findAttr(userAttributes, name)
-	case kind == User && strings.EqualFold(urn, SchemaEnterprise):
-		return findAttr(enterpriseAttributes, name)
+		return lookupIn(userByName, userAttributes, name)
+	case kind == User && (urn == SchemaEnterprise || strings.EqualFold(urn, SchemaEnterprise)):
+		return lookupIn(enterpriseByName, enterpriseAttributes, name)
 	}
 	return nil
 }
