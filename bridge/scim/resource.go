@@ -142,21 +142,20 @@ func placeAttribute(kind Kind, out Resource, from map[string]string, rawKey stri
 		return nil
 	}
 	def, subDef := lookupPath(kind, p)
-	name := p.String()
-	var nv any
-	var err error
-	switch {
-	case p.Sub != "" && subDef != nil:
-		nv, err = normalizeValue(kind, subDef, v, name)
-	case p.Sub != "":
-		nv = v
-	case def != nil:
-		nv, err = normalizeValue(kind, def, v, name)
-	default:
-		nv = v
+	nd := def
+	if p.Sub != "" {
+		nd = subDef
 	}
-	if err != nil {
-		return err
+	nv := v
+	if nd != nil {
+		var err error
+		if nv, err = normalizeValue(kind, nd, v, ""); err != nil {
+			// The name only serves the error detail: build it when
+			// there is one (normalising is pure, so again gives the
+			// same error, now named).
+			_, err = normalizeValue(kind, nd, v, p.String())
+			return err
+		}
 	}
 	if nv == nil {
 		return nil
@@ -277,8 +276,10 @@ func normalizeElement(kind Kind, def *Attribute, v any, name string) (any, error
 				out[k] = sv
 				continue
 			}
-			nv, err := normalizeValue(kind, sd, sv, name+"."+sd.Name)
+			nv, err := normalizeValue(kind, sd, sv, "")
 			if err != nil {
+				// Named only for the error, as in placeAttribute.
+				_, err = normalizeValue(kind, sd, sv, name+"."+sd.Name)
 				return nil, err
 			}
 			if nv != nil {
