@@ -159,8 +159,24 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 		return
 	}
 	method = boundedMethod(method)
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
 	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// statusLabels holds the text of every status code, so that counting a
+// request allocates nothing (strconv.Itoa allocates for three digits).
+var statusLabels = func() (l [600]string) {
+	for i := 100; i < len(l); i++ {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 100 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 // LockWait records how long a write waited for its per-resource lock.
