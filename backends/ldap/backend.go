@@ -45,7 +45,8 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN}
+	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN,
+		recent: newRecentEntries(recentSlots, recentTTL)}
 	switch c.PermissiveModify {
 	case permissiveAuto:
 		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, false, "")}
@@ -88,6 +89,11 @@ type Backend struct {
 
 	schemaMu sync.Mutex
 	schema   *subschema // read on first need; nil until then
+
+	dseMu sync.Mutex
+	dse   *serverInfo // the root DSE, read on first need; nil until then
+
+	recent *recentEntries // entries Get read, for the Modify that follows
 }
 
 var (
@@ -138,6 +144,9 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 		e, err := b.lookup(c, k, id, k.readAttrs(members))
 		if err != nil {
 			return err
+		}
+		if info, err := b.rootDSE(c); err == nil && info.assertion {
+			b.recent.put(k, k.entryID(e), e) // for the Modify of a PATCH
 		}
 		recs, err := b.records(c, k, []*goldap.Entry{e}, members)
 		if err != nil {

@@ -80,6 +80,18 @@ func (k *kindLayout) readAttrs(members bool) []string {
 	return out
 }
 
+// modifyAttrs lists the attributes Modify reads from the entry it changes:
+// objectClass (auxiliary classes to add), the naming attribute, and the
+// active flags it keeps by read-modify-write. readAttrs asks for all of
+// them, so an entry Get read will do (recentEntries).
+func (k *kindLayout) modifyAttrs() []string {
+	attrs := []string{"objectClass", k.rdn}
+	if k.active != nil {
+		attrs = append(attrs, k.active.attr)
+	}
+	return attrs
+}
+
 func (k *kindLayout) hasAttr(list []string, name string) bool {
 	for _, a := range list {
 		if strings.EqualFold(a, name) {

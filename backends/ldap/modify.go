@@ -25,7 +25,7 @@ type mod struct {
 // every attribute and member change in ONE Modify request, in order, so
 // that the changes land together or not at all. Member changes for the
 // group are coalesced: however many members a PATCH adds, they travel as
-// one multi-value add.
+// one multi-value add, their ids converted in one batched search.
 //
 // Adding a present value and removing an absent one succeed: the
 // Permissive Modify control is sent (Config.PermissiveModify), and when the
@@ -35,6 +35,9 @@ type mod struct {
 // changes. A groupOfNames that would lose its last member (65) gets the
 // layout's placeholder instead.
 //
+// The entry is the one Get read just before, when there is one (see
+// recentEntries), and otherwise looked up by id.
+//
 // A Modify whose connection drops after sending is reported unavailable:
 // every change is idempotent as written here, and a retry starts by
 // re-reading the entry.
@@ -43,43 +46,193 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 	if err != nil {
 		return err
 	}
+	recent := b.recent.take(k, id)
 	err = b.pool.with(ctx, func(c *conn) error {
-		attrs := []string{"objectClass", k.rdn}
-		if k.active != nil {
-			attrs = append(attrs, k.active.attr)
-		}
-		e, err := b.lookup(c, k, id, attrs)
+		info, err := b.rootDSE(c)
 		if err != nil {
 			return err
 		}
-		p, err := b.plan(c, k, e, changes)
-		if err != nil {
+		// Where the server can check it, a member add asserts that the
+		// placeholder is gone instead of searching for it first.
+		ph := placeholderSearch
+		if info.assertion {
+			ph = placeholderAssert
+		}
+		var (
+			memberVals map[string]string
+			resolved   bool
+		)
+		resolve := func() error {
+			if resolved {
+				return nil
+			}
+			var err error
+			memberVals, err = b.memberChangeValues(c, k, changes)
+			resolved = err == nil
 			return err
 		}
-		if err := b.checkUnique(c, k, p.unique, id); err != nil {
-			return err
-		}
-		dn := e.DN
-		if p.newRDN != "" || p.newParent != "" {
-			rdn := p.newRDN
-			if rdn == "" {
-				rdn = firstRDN(e.DN)
-			}
-			req := goldap.NewModifyDNRequest(e.DN, rdn, true, p.newParent)
-			if err := c.modifyDN(req); err != nil {
-				if resultCode(err) == int(goldap.LDAPResultEntryAlreadyExists) {
-					return b.conflictAt(c, k, newDN(e.DN, rdn, p.newParent))
-				}
-				return classify("rename", err, []string{k.rdn})
-			}
-			dn = newDN(e.DN, rdn, p.newParent)
-			if err := b.relink(c, k, e.DN, dn); err != nil {
+		if recent != nil && info.assertion {
+			if err := resolve(); err != nil {
 				return err
 			}
+			err := b.modifyEntry(c, k, id, recent, changes, memberVals, ph, true)
+			var stale *staleError
+			if !errors.As(err, &stale) {
+				return err
+			}
+			b.log.Debug("the entry Get read has changed since; looking it up again", "id", id, "error", stale.err)
+			fresh, err := b.lookup(c, k, id, k.modifyAttrs())
+			if err != nil {
+				return err
+			}
+			// An entry that still holds everything the plan asserted
+			// failed the assertion on the placeholder: it is there.
+			if stale.placeholder && stale.plan.holds(fresh) {
+				ph = placeholderPresent
+			}
+			return b.modifyEntry(c, k, id, fresh, changes, memberVals, ph, false)
 		}
-		return b.apply(c, k, dn, p.mods)
+		e, err := b.lookup(c, k, id, k.modifyAttrs())
+		if err != nil {
+			return err
+		}
+		if err := resolve(); err != nil {
+			return err
+		}
+		return b.modifyEntry(c, k, id, e, changes, memberVals, ph, false)
 	})
 	return classify("modify", err, nil)
+}
+
+// modifyEntry plans changes against entry e and writes them. With
+// fromGet, e is the entry a Get read earlier: the first write asserts what
+// the plan took from it (its id, flags and classes), and a failed
+// assertion or a DN that is gone is a *staleError, nothing written.
+func (b *Backend) modifyEntry(c *conn, k *kindLayout, id string, e *goldap.Entry, changes []backends.Change,
+	memberVals map[string]string, ph placeholderMode, fromGet bool) error {
+	p, err := b.plan(c, k, e, changes, memberVals, ph)
+	if err != nil {
+		return err
+	}
+	if err := b.checkUnique(c, k, p.unique, id); err != nil {
+		return err
+	}
+	var guard []string
+	if fromGet {
+		guard = p.guard(k, id)
+	}
+	dn := e.DN
+	if p.newRDN != "" || p.newParent != "" {
+		rdn := p.newRDN
+		if rdn == "" {
+			rdn = firstRDN(e.DN)
+		}
+		req := goldap.NewModifyDNRequest(e.DN, rdn, true, p.newParent)
+		if guard != nil {
+			ctl, err := assertionControl(guard)
+			if err != nil {
+				return err
+			}
+			req.Controls = []goldap.Control{ctl}
+		}
+		if err := c.modifyDN(req); err != nil {
+			if guard != nil && isStale(err) {
+				return &staleError{plan: p, err: err}
+			}
+			if resultCode(err) == int(goldap.LDAPResultEntryAlreadyExists) {
+				return b.conflictAt(c, k, newDN(e.DN, rdn, p.newParent))
+			}
+			return classify("rename", err, []string{k.rdn})
+		}
+		guard = nil // the entry is the one the plan was made for
+		dn = newDN(e.DN, rdn, p.newParent)
+		if err := b.relink(c, k, e.DN, dn); err != nil {
+			return err
+		}
+	}
+	err = b.apply(c, k, dn, p.mods, guard, p.placeholderAbsent)
+	var stale *staleError
+	if errors.As(err, &stale) {
+		stale.plan = p
+	}
+	return err
+}
+
+// staleError is a write refused because the entry Get read is no longer
+// what is at its DN; Modify looks the entry up and plans again.
+type staleError struct {
+	plan        *modPlan
+	placeholder bool // the assertion also said the placeholder was absent
+	err         error
+}
+
+func (e *staleError) Error() string {
+	return "ldap: the entry changed since it was read: " + e.err.Error()
+}
+func (e *staleError) Unwrap() error { return e.err }
+
+// isStale reports the answers to a write at a DN read earlier that mean
+// the entry there is not (or no longer) the one read: gone or renamed
+// (32), another entry, or other flags or classes (122, the assertion), a
+// class removed meanwhile (65).
+func isStale(err error) bool {
+	switch resultCode(err) {
+	case int(goldap.LDAPResultNoSuchObject), int(goldap.LDAPResultAssertionFailed), int(goldap.LDAPResultObjectClassViolation):
+		return true
+	}
+	return false
+}
+
+// controlAssertion is the LDAP assertion control (RFC 4528): the server
+// performs the operation only if the filter matches the entry, and
+// answers assertionFailed (122) otherwise.
+const controlAssertion = "1.3.6.1.1.12"
+
+// assertionControl is a critical assertion control of the conjunction of
+// terms (filters).
+func assertionControl(terms []string) (goldap.Control, error) {
+	var f string
+	switch len(terms) {
+	case 0:
+		return nil, errors.New("ldap: an assertion without terms")
+	case 1:
+		f = terms[0]
+	default:
+		f = "(&" + strings.Join(terms, "") + ")"
+	}
+	p, err := goldap.CompileFilter(f)
+	if err != nil {
+		return nil, fmt.Errorf("ldap: assertion %q: %w", f, err)
+	}
+	return goldap.NewControlString(controlAssertion, true, string(p.Bytes())), nil
+}
+
+// placeholderMode says how a member add learns whether the empty group's
+// placeholder is there to be removed.
+type placeholderMode int
+
+const (
+	placeholderSearch  placeholderMode = iota // search for it first
+	placeholderAssert                         // assert it is absent; 122 says it is there
+	placeholderPresent                        // known to be there: remove it
+)
+
+// memberChangeValues converts the ids of every member change at once (one
+// batched search per kind) to the values stored in the member attribute.
+func (b *Backend) memberChangeValues(c *conn, k *kindLayout, changes []backends.Change) (map[string]string, error) {
+	var ids []string
+	for _, ch := range changes {
+		if ch.Attr == backends.AttrMembers {
+			if k.member == nil {
+				return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
+			}
+			ids = append(ids, ch.Values...)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return b.memberValues(c, k.member, ids)
 }
 
 // modPlan is a Modify turned into LDAP requests.
@@ -88,28 +241,74 @@ type modPlan struct {
 	newParent string // a new superior, or "" to stay
 	mods      []mod
 	unique    map[string][]string // values of unique attributes written
+	// placeholderAbsent: the member Modify asserts that the placeholder
+	// is not there (placeholderAssert).
+	placeholderAbsent bool
+
+	// What the plan took from the entry, for guard and holds.
+	dn        string
+	flagsAttr string
+	flags     *string  // the active flags read-modify-written (nil: not used); "" when the entry had none
+	classes   []string // auxiliary classes the entry was taken to have
+}
+
+// guard lists the filters the first write asserts when the entry is the
+// one Get read: that the entry at the DN has this id, and the flags and
+// classes the plan took from it.
+func (p *modPlan) guard(k *kindLayout, id string) []string {
+	f, _ := k.idFilter(id) // e was found by id, so the id is one
+	terms := []string{k.classFilter, f}
+	if p.flags != nil {
+		if *p.flags == "" {
+			terms = append(terms, "(!("+k.active.attr+"=*))")
+		} else {
+			terms = append(terms, "("+k.active.attr+"="+goldap.EscapeFilter(*p.flags)+")")
+		}
+	}
+	for _, oc := range p.classes {
+		terms = append(terms, "(objectClass="+goldap.EscapeFilter(oc)+")")
+	}
+	return terms
+}
+
+// holds reports whether e, found by id, still has what guard asserted.
+func (p *modPlan) holds(e *goldap.Entry) bool {
+	if dnKey(e.DN) != dnKey(p.dn) {
+		return false
+	}
+	if p.flags != nil && !sameFlags(*p.flags, e.GetEqualFoldAttributeValue(p.flagsAttr)) {
+		return false
+	}
+	have := e.GetEqualFoldAttributeValues("objectClass")
+	for _, oc := range p.classes {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, oc) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameFlags compares two flags values as integers (integerMatch), or as
+// text when they are not numbers.
+func sameFlags(a, b string) bool {
+	x, errA := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	y, errB := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return x == y
 }
 
 // plan converts changes into the stored form: ids to DNs, the active flag
-// to the flags bit, members to member values (one batch lookup), the
-// auxiliary classes the entry lacks, the placeholder when members arrive.
-func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backends.Change) (*modPlan, error) {
-	p := &modPlan{unique: map[string][]string{}}
-	// Members: every id of every member change, converted at once.
-	var memberIDs []string
+// to the flags bit, members to member values (memberVals, converted by
+// memberChangeValues), the auxiliary classes the entry lacks, the
+// placeholder when members arrive (as ph says).
+func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backends.Change,
+	memberVals map[string]string, mode placeholderMode) (*modPlan, error) {
+	p := &modPlan{unique: map[string][]string{}, dn: e.DN}
 	for _, ch := range changes {
-		if ch.Attr == backends.AttrMembers {
-			if k.member == nil {
-				return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
-			}
-			memberIDs = append(memberIDs, ch.Values...)
-		}
-	}
-	var memberVals map[string]string
-	if len(memberIDs) > 0 {
-		var err error
-		if memberVals, err = b.memberValues(c, k.member, memberIDs); err != nil {
-			return nil, err
+		if ch.Attr == backends.AttrMembers && k.member == nil {
+			return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
 		}
 	}
 	curRDNAttr, curRDN := rdnOf(e.DN)
@@ -210,11 +409,13 @@ func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backen
 					return nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
 				}
 				flags := k.active.initial
-				if cur := e.GetEqualFoldAttributeValue(name); cur != "" {
+				cur := e.GetEqualFoldAttributeValue(name)
+				if cur != "" {
 					if n, err := strconv.ParseInt(cur, 10, 64); err == nil {
 						flags = n
 					}
 				}
+				p.flagsAttr, p.flags = k.active.attr, &cur
 				vals = []string{strconv.FormatInt(setBit(flags, k.active.bit, !on), 10)}
 			}
 			if k.active.moveTo != "" && ok {
@@ -252,11 +453,9 @@ func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backen
 		var missing []string
 		have := e.GetEqualFoldAttributeValues("objectClass")
 		for _, aux := range k.auxClasses {
-			found := false
-			for _, h := range have {
-				found = found || strings.EqualFold(h, aux)
-			}
-			if !found {
+			if slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, aux) }) {
+				p.classes = append(p.classes, aux)
+			} else {
 				missing = append(missing, aux)
 			}
 		}
@@ -268,13 +467,20 @@ func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backen
 	}
 	if membersAdded && k.member.placeholder != "" {
 		ph := k.member.placeholder
-		res, err := c.search(goldap.NewSearchRequest(e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
-			"("+k.member.attr+"="+goldap.EscapeFilter(ph)+")", []string{"1.1"}, nil))
-		if err != nil {
-			return nil, classify("placeholder check", err, nil)
-		}
-		if len(res.Entries) > 0 {
+		switch mode {
+		case placeholderAssert:
+			p.placeholderAbsent = true
+		case placeholderPresent:
 			p.mods = append(p.mods, mod{goldap.DeleteAttribute, k.member.attr, []string{ph}})
+		default:
+			res, err := c.search(goldap.NewSearchRequest(e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+				"("+k.member.attr+"="+goldap.EscapeFilter(ph)+")", []string{"1.1"}, nil))
+			if err != nil {
+				return nil, classify("placeholder check", err, nil)
+			}
+			if len(res.Entries) > 0 {
+				p.mods = append(p.mods, mod{goldap.DeleteAttribute, k.member.attr, []string{ph}})
+			}
 		}
 	}
 	return p, nil
@@ -290,18 +496,43 @@ func placeholderOr(m *memberLayout, vals []string) []string {
 }
 
 // apply sends mods as one Modify request, falling back to the effective
-// changes when the server refuses present or absent values.
-func (b *Backend) apply(c *conn, k *kindLayout, dn string, mods []mod) error {
+// changes when the server refuses present or absent values. guard, when
+// set, is asserted (the entry is one Get read; a failure is a
+// *staleError). placeholderAbsent asserts that the member attribute does
+// not hold the placeholder; when it does (122 without a guard), the
+// request is sent again removing it.
+func (b *Backend) apply(c *conn, k *kindLayout, dn string, mods []mod, guard []string, placeholderAbsent bool) error {
 	if len(mods) == 0 {
 		return nil
 	}
-	err := c.modify(b.modifyRequest(dn, mods))
+	terms := guard
+	if placeholderAbsent {
+		terms = append(slices.Clip(terms), "(!("+k.member.attr+"="+goldap.EscapeFilter(k.member.placeholder)+"))")
+	}
+	req, err := b.modifyRequest(dn, mods, terms)
+	if err != nil {
+		return err
+	}
+	err = c.modify(req)
 	if err == nil {
 		return nil
 	}
-	if isNetwork(err) || !b.valueConflict(k, err, mods) {
+	switch {
+	case isNetwork(err):
+		return classify("modify "+dn, err, modAttrs(mods))
+	case guard != nil && resultCode(err) == int(goldap.LDAPResultAssertionFailed):
+		return &staleError{placeholder: placeholderAbsent, err: err}
+	case resultCode(err) == int(goldap.LDAPResultAssertionFailed) && placeholderAbsent:
+		mods = append(slices.Clip(mods), mod{goldap.DeleteAttribute, k.member.attr, []string{k.member.placeholder}})
+		return b.apply(c, k, dn, mods, nil, false)
+	case !b.valueConflict(k, err, mods):
+		if guard != nil && isStale(err) {
+			return &staleError{err: err}
+		}
 		return classify("modify "+dn, err, modAttrs(mods))
 	}
+	// The server refused a present or absent value, after checking the
+	// guard (an assertion is evaluated before the changes).
 	eff, err := b.effective(c, k, dn, mods)
 	if err != nil {
 		return err
@@ -309,14 +540,23 @@ func (b *Backend) apply(c *conn, k *kindLayout, dn string, mods []mod) error {
 	if len(eff) == 0 {
 		return nil
 	}
-	return classify("modify "+dn, c.modify(b.modifyRequest(dn, eff)), modAttrs(mods))
+	if req, err = b.modifyRequest(dn, eff, guard); err != nil {
+		return err
+	}
+	err = c.modify(req)
+	if guard != nil && err != nil && !isNetwork(err) && isStale(err) {
+		return &staleError{err: err}
+	}
+	return classify("modify "+dn, err, modAttrs(mods))
 }
 
-func (b *Backend) modifyRequest(dn string, mods []mod) *goldap.ModifyRequest {
+// modifyRequest is the Modify of mods at dn, asserting terms when there
+// are any.
+func (b *Backend) modifyRequest(dn string, mods []mod, terms []string) (*goldap.ModifyRequest, error) {
 	req := goldap.NewModifyRequest(dn, nil)
 	for _, m := range mods {
 		if m.op != goldap.ReplaceAttribute && b.permissive != nil {
-			req.Controls = b.permissive
+			req.Controls = slices.Clone(b.permissive)
 		}
 		switch m.op {
 		case goldap.AddAttribute:
@@ -327,7 +567,14 @@ func (b *Backend) modifyRequest(dn string, mods []mod) *goldap.ModifyRequest {
 			req.Replace(m.attr, m.vals)
 		}
 	}
-	return req
+	if len(terms) > 0 {
+		ctl, err := assertionControl(terms)
+		if err != nil {
+			return nil, err
+		}
+		req.Controls = append(req.Controls, ctl)
+	}
+	return req, nil
 }
 
 func modAttrs(mods []mod) []string {
@@ -507,6 +754,9 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 	if err != nil {
 		return err
 	}
+	// The entry Get may have read is not used: unlinking writes other
+	// entries before the delete could assert anything about this one.
+	b.recent.take(k, id)
 	ambiguous := false
 	err = b.pool.with(ctx, func(c *conn) error {
 		attrs := []string{"1.1"}
@@ -564,7 +814,7 @@ func (b *Backend) unlink(c *conn, k *kindLayout, e *goldap.Entry, id string) err
 				return classify("find the groups of "+e.DN, err, nil)
 			}
 			for _, ge := range res.Entries {
-				if err := b.apply(c, g, ge.DN, []mod{{goldap.DeleteAttribute, g.member.attr, []string{v}}}); err != nil {
+				if err := b.apply(c, g, ge.DN, []mod{{goldap.DeleteAttribute, g.member.attr, []string{v}}}, nil, false); err != nil {
 					return err
 				}
 			}
@@ -582,7 +832,7 @@ func (b *Backend) unlink(c *conn, k *kindLayout, e *goldap.Entry, id string) err
 				return classify("find references to "+e.DN, err, nil)
 			}
 			for _, re := range res.Entries {
-				if err := b.apply(c, rk, re.DN, []mod{{goldap.DeleteAttribute, name, []string{e.DN}}}); err != nil {
+				if err := b.apply(c, rk, re.DN, []mod{{goldap.DeleteAttribute, name, []string{e.DN}}}, nil, false); err != nil {
 					return err
 				}
 			}
@@ -622,7 +872,7 @@ func (b *Backend) relink(c *conn, k *kindLayout, oldDN, newDN string) error {
 			if err := b.apply(c, r.k, re.DN, []mod{
 				{goldap.DeleteAttribute, r.attr, []string{oldDN}},
 				{goldap.AddAttribute, r.attr, []string{newDN}},
-			}); err != nil {
+			}, nil, false); err != nil {
 				return err
 			}
 		}

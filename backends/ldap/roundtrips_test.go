@@ -137,21 +137,21 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.User, u.ID, false)
 				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "displayName", Values: []string{"D"}})
 			}
-		}, RoundTrips{Search: 2, Modify: 1}},
+		}, RoundTrips{Search: 1, Modify: 1}},
 		{"get, then modify user, a unique attribute", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) {
 				get(t, backends.User, u.ID, false)
 				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "scimExternalId", Values: []string{"ext-" + u.ID}})
 			}
-		}, RoundTrips{Search: 3, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then rename user", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) {
 				get(t, backends.User, u.ID, false)
 				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "uid", Values: []string{"renamed-" + u.ID}})
 			}
-		}, RoundTrips{Search: 5, ModifyDN: 1}},
+		}, RoundTrips{Search: 4, ModifyDN: 1}},
 		{"get, then add 1 member", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 1))
 			add := users(t, 1)
@@ -159,7 +159,7 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.Group, g.ID, false)
 				modify(t, backends.Group, g.ID, members(backends.Add, add))
 			}
-		}, RoundTrips{Search: 4, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then add 100 members", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 1))
 			add := users(t, 100)
@@ -167,7 +167,10 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.Group, g.ID, false)
 				modify(t, backends.Group, g.ID, members(backends.Add, add))
 			}
-		}, RoundTrips{Search: 4, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
+		// The Modify asserts the placeholder is gone, learns it is there
+		// (122), checks with a lookup that the entry is the one read,
+		// and removes it: once in a group's life.
 		{"get, then add the first member (placeholder there)", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, nil)
 			add := users(t, 1)
@@ -175,7 +178,7 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.Group, g.ID, false)
 				modify(t, backends.Group, g.ID, members(backends.Add, add))
 			}
-		}, RoundTrips{Search: 4, Modify: 1}},
+		}, RoundTrips{Search: 3, Modify: 2}},
 		{"get, then remove 1 member", func(t *testing.T) func(t *testing.T) {
 			ids := users(t, 2)
 			g := newGroup(t, ids)
@@ -183,7 +186,7 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.Group, g.ID, false)
 				modify(t, backends.Group, g.ID, members(backends.Remove, ids[:1]))
 			}
-		}, RoundTrips{Search: 3, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then remove 100 members", func(t *testing.T) func(t *testing.T) {
 			ids := users(t, 101)
 			g := newGroup(t, ids)
@@ -191,12 +194,17 @@ func TestRoundTrips(t *testing.T) {
 				get(t, backends.Group, g.ID, false)
 				modify(t, backends.Group, g.ID, members(backends.Remove, ids[1:]))
 			}
-		}, RoundTrips{Search: 3, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
 		{"add 1 member (no Get before)", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 1))
 			add := users(t, 1)
 			return func(t *testing.T) { modify(t, backends.Group, g.ID, members(backends.Add, add)) }
-		}, RoundTrips{Search: 3, Modify: 1}},
+		}, RoundTrips{Search: 2, Modify: 1}},
+		{"add the first member (no Get before)", func(t *testing.T) func(t *testing.T) {
+			g := newGroup(t, nil)
+			add := users(t, 1)
+			return func(t *testing.T) { modify(t, backends.Group, g.ID, members(backends.Add, add)) }
+		}, RoundTrips{Search: 2, Modify: 2}},
 		{"delete user", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) { require.NoError(t, b.Delete(ctx, backends.User, u.ID)) }

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"slices"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -76,18 +77,12 @@ func (b *Backend) subschema(c *conn) (*subschema, error) {
 	if b.schema != nil {
 		return b.schema, nil
 	}
-	root, err := c.search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"subschemaSubentry", "vendorName"}, nil))
-	if err != nil && isNetwork(err) {
-		return nil, classify("read the root DSE", err, nil)
+	dse, err := b.rootDSE(c)
+	if err != nil {
+		return nil, err
 	}
-	sub, vendor := "", ""
-	if err == nil && len(root.Entries) == 1 {
-		sub = root.Entries[0].GetEqualFoldAttributeValue("subschemaSubentry")
-		vendor = root.Entries[0].GetEqualFoldAttributeValue("vendorName")
-	}
-	s := &subschema{types: map[string]*attrType{}, cutsNUL: strings.Contains(vendor, "389 Project") || strings.Contains(vendor, "Samba")}
-	if sub != "" {
+	s := &subschema{types: map[string]*attrType{}, cutsNUL: strings.Contains(dse.vendor, "389 Project") || strings.Contains(dse.vendor, "Samba")}
+	if sub := dse.subschemaSubentry; sub != "" {
 		res, err := c.search(goldap.NewSearchRequest(sub, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 			"(objectClass=*)", []string{"attributeTypes"}, nil))
 		if err != nil && isNetwork(err) {
@@ -109,6 +104,40 @@ func (b *Backend) subschema(c *conn) (*subschema, error) {
 	}
 	b.schema = s
 	return s, nil
+}
+
+// serverInfo is what the root DSE (RFC 4512 §5.1) says about the server.
+type serverInfo struct {
+	vendor, subschemaSubentry string
+	// assertion: the server supports the assertion control (RFC 4528),
+	// which makes a write conditional on a filter matching the entry
+	// (OpenLDAP does; 389 DS and Samba do not list it).
+	assertion bool
+}
+
+// rootDSE reads the root DSE once in the backend's life. A server that
+// will not show it (no network error) is taken as supporting nothing
+// optional.
+func (b *Backend) rootDSE(c *conn) (*serverInfo, error) {
+	b.dseMu.Lock()
+	defer b.dseMu.Unlock()
+	if b.dse != nil {
+		return b.dse, nil
+	}
+	root, err := c.search(goldap.NewSearchRequest("", goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"subschemaSubentry", "vendorName", "supportedControl"}, nil))
+	if err != nil && isNetwork(err) {
+		return nil, classify("read the root DSE", err, nil)
+	}
+	info := &serverInfo{}
+	if err == nil && len(root.Entries) == 1 {
+		e := root.Entries[0]
+		info.subschemaSubentry = e.GetEqualFoldAttributeValue("subschemaSubentry")
+		info.vendor = e.GetEqualFoldAttributeValue("vendorName")
+		info.assertion = slices.Contains(e.GetEqualFoldAttributeValues("supportedControl"), controlAssertion)
+	}
+	b.dse = info
+	return info, nil
 }
 
 // parseAttributeType reads the parts of an AttributeTypeDescription
