@@ -148,7 +148,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 		if info, err := b.rootDSE(c); err == nil && info.assertion {
 			b.recent.put(k, k.entryID(e), e) // for the Modify of a PATCH
 		}
-		recs, err := b.records(c, k, []*goldap.Entry{e}, members)
+		recs, err := b.records(c, k, []*goldap.Entry{e}, members, nil)
 		if err != nil {
 			return err
 		}
@@ -186,14 +186,20 @@ func (b *Backend) lookup(c *conn, k *kindLayout, id string, attrs []string) (*go
 
 // records turns entries into records: ids rendered, references (manager
 // DNs) and members converted to ids, the active bit shown as true/false.
-// Entries without an id are skipped.
-func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, members bool) ([]backends.Record, error) {
+// Entries without an id are skipped. known maps the dnKey of DNs whose id
+// the caller knows (it just converted them) to that id; only the others
+// are searched for, in batches.
+func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, members bool, known map[string]string) ([]backends.Record, error) {
 	// Collect every DN that must become an id, to resolve them in batches.
 	var refDNs []string
 	for _, e := range entries {
 		for _, name := range k.attrNames {
 			if a, _ := k.attr(name); a.Ref != "" {
-				refDNs = append(refDNs, e.GetEqualFoldAttributeValues(name)...)
+				for _, dn := range e.GetEqualFoldAttributeValues(name) {
+					if _, ok := known[dnKey(dn)]; !ok {
+						refDNs = append(refDNs, dn)
+					}
+				}
 			}
 		}
 	}
@@ -213,6 +219,9 @@ func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, membe
 	dnIDs, err := b.idsForDNs(c, refDNs)
 	if err != nil {
 		return nil, err
+	}
+	for key, id := range known {
+		dnIDs[key] = id
 	}
 	var attrIDs map[string]string
 	if members && k.member != nil && k.member.format == formatAttr {

@@ -54,7 +54,7 @@ func (b *Backend) Find(ctx context.Context, q backends.Query) ([]backends.Record
 			case err == nil:
 				entries := sortEntries(k, res.Entries)
 				total = len(entries)
-				recs, err = b.records(c, k, window(entries, q.Offset, q.Limit), q.Members)
+				recs, err = b.records(c, k, window(entries, q.Offset, q.Limit), q.Members, nil)
 				return err
 			case resultCode(err) == int(goldap.LDAPResultNoSuchObject):
 				return fmt.Errorf("ldap: search base %q is missing: %w: %w", k.searchBase, backends.ErrUnavailable, err)
@@ -86,7 +86,7 @@ func (b *Backend) Find(ctx context.Context, q backends.Query) ([]backends.Record
 				entries = append(entries, e)
 			}
 		}
-		recs, err = b.records(c, k, entries, q.Members)
+		recs, err = b.records(c, k, entries, q.Members, nil)
 		return err
 	})
 	if err != nil {

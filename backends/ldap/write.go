@@ -34,23 +34,22 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 	}
 	var (
 		rec       backends.Record
-		dn        string
-		written   map[string][]string
+		ap        *addPlan
 		ambiguous bool
 	)
 	_, withMembers := attrs[backends.AttrMembers]
 	withMembers = withMembers && k.member != nil
 	err = b.pool.with(ctx, func(c *conn) error {
-		var req *goldap.AddRequest
 		var err error
-		req, dn, written, err = b.addRequest(c, k, attrs)
+		ap, err = b.addRequest(c, k, attrs)
 		if err != nil {
 			return err
 		}
 		if err := b.checkUnique(c, k, attrs, ""); err != nil {
 			return err
 		}
-		if err := c.add(req); err != nil {
+		dn := ap.dn
+		if err := c.add(ap.req); err != nil {
 			if isNetwork(err) {
 				ambiguous = true
 				return classify("add", err, nil)
@@ -66,7 +65,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 				return fmt.Errorf("ldap: add: %w", &backends.InvalidError{Attr: k.rdn,
 					Reason: "the name is too long for a DN in this directory (set the layout's longNames)"})
 			}
-			return classify("add", err, attrNames(written))
+			return classify("add", err, attrNames(ap.written))
 		}
 		if flags, ok := k.enableAfterAdd(attrs); ok {
 			req := goldap.NewModifyRequest(dn, nil)
@@ -77,25 +76,33 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 				return classify("enable "+dn, err, []string{k.active.attr})
 			}
 		}
-		rec, err = b.readDN(c, k, dn, withMembers)
+		// The entry is read back for its id and timestamps (go-ldap's Add
+		// returns no response controls, so no Post-Read control), and
+		// for the values as the directory holds them. Not for what this
+		// add just wrote and converted: the members and the ids behind
+		// reference DNs.
+		rec, err = b.readDN(c, k, dn, false, ap.refIDs)
+		if err == nil && withMembers {
+			rec.Attrs[backends.AttrMembers] = ap.members
+		}
 		return err
 	})
 	if err != nil && ambiguous && ctx.Err() == nil {
 		// The add may have landed before the connection dropped: look.
 		rerr := b.pool.with(ctx, func(c *conn) error {
-			r, err := b.readDN(c, k, dn, withMembers)
+			r, err := b.readDN(c, k, ap.dn, withMembers, nil)
 			if err != nil {
 				return err
 			}
-			if !landed(r, written) {
-				return fmt.Errorf("ldap: %q holds other values than the lost add wrote: %w", dn, &backends.ConflictError{Attr: k.rdn, ID: r.ID})
+			if !landed(r, ap.written) {
+				return fmt.Errorf("ldap: %q holds other values than the lost add wrote: %w", ap.dn, &backends.ConflictError{Attr: k.rdn, ID: r.ID})
 			}
 			rec = r
 			return nil
 		})
 		switch {
 		case rerr == nil:
-			b.log.Debug("an add whose answer was lost had landed", "dn", dn)
+			b.log.Debug("an add whose answer was lost had landed", "dn", ap.dn)
 			return rec, nil
 		case errors.Is(rerr, backends.ErrConflict):
 			return backends.Record{}, rerr
@@ -143,14 +150,14 @@ func attrNames(m map[string][]string) []string {
 	return out
 }
 
-// readDN reads the entry at dn as a record.
-func (b *Backend) readDN(c *conn, k *kindLayout, dn string, members bool) (backends.Record, error) {
+// readDN reads the entry at dn as a record; known is as for records.
+func (b *Backend) readDN(c *conn, k *kindLayout, dn string, members bool, known map[string]string) (backends.Record, error) {
 	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		k.classFilter, k.readAttrs(members), nil))
 	if err != nil {
 		return backends.Record{}, classify("read "+dn, err, nil)
 	}
-	recs, err := b.records(c, k, res.Entries, members)
+	recs, err := b.records(c, k, res.Entries, members, known)
 	if err != nil {
 		return backends.Record{}, err
 	}
@@ -172,10 +179,19 @@ func (b *Backend) conflictAt(c *conn, k *kindLayout, dn string) error {
 	return fmt.Errorf("ldap: %q exists: %w", dn, ce)
 }
 
+// addPlan is a Create turned into an LDAP add.
+type addPlan struct {
+	req     *goldap.AddRequest
+	dn      string
+	written map[string][]string // the attribute values written (not members)
+	refIDs  map[string]string   // dnKey of every reference DN written → the id it came from
+	members []string            // the member ids written, in order, once each
+}
+
 // addRequest builds the add of a new entry from the mapping's attributes.
-// It returns the request, the DN and the attribute values written.
-func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) (*goldap.AddRequest, string, map[string][]string, error) {
+func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) (*addPlan, error) {
 	written := map[string][]string{}
+	refIDs := map[string]string{}
 	names := make([]string, 0, len(attrs))
 	for name := range attrs {
 		names = append(names, name)
@@ -197,24 +213,27 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 			continue
 		}
 		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
-			return nil, "", nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
+			return nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
 		}
 		if err := b.checkNUL(c, name, vals...); err != nil {
-			return nil, "", nil, err
+			return nil, err
 		}
 		a, _ := k.attr(name)
 		switch {
 		case a.Ref != "":
 			conv, err := b.refDNs(c, a, vals, true)
 			if err != nil {
-				return nil, "", nil, err
+				return nil, err
+			}
+			for i, dn := range conv { // strict: one DN per id, in order
+				refIDs[dnKey(dn)] = vals[i]
 			}
 			vals = conv
 		case k.active != nil && strings.EqualFold(name, k.active.attr):
 			on, ok := parseBool(vals[0])
 			if k.active.bit != 0 {
 				if !ok {
-					return nil, "", nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
+					return nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
 				}
 				// With a password the account is added disabled and
 				// enabled by Create once it has one.
@@ -231,7 +250,7 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	}
 	rdnVals := valuesFold(written, k.rdn)
 	if len(rdnVals) == 0 {
-		return nil, "", nil, &backends.InvalidError{Attr: k.rdn, Reason: "a new entry needs a value for its naming attribute"}
+		return nil, &backends.InvalidError{Attr: k.rdn, Reason: "a new entry needs a value for its naming attribute"}
 	}
 	parent := k.parent
 	if k.active != nil && k.active.moveTo != "" && !active {
@@ -249,26 +268,28 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	if k.active != nil && k.active.password != "" {
 		pw, err := randomPassword()
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("ldap: add: %w: %w", backends.ErrUnavailable, err)
+			return nil, fmt.Errorf("ldap: add: %w: %w", backends.ErrUnavailable, err)
 		}
 		req.Attribute(k.active.password, []string{encodePassword(k.active.password, pw)})
 	}
+	memberIDs := []string{}
 	if k.member != nil {
 		ids := attrs[backends.AttrMembers]
 		vals, err := b.memberValues(c, k.member, ids)
 		if err != nil {
-			return nil, "", nil, err
+			return nil, err
 		}
 		var mv []string
 		seen := map[string]bool{}
 		for _, id := range ids {
 			v, ok := vals[id]
 			if !ok {
-				return nil, "", nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: fmt.Sprintf("no user or group has id %q", id)}
+				return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: fmt.Sprintf("no user or group has id %q", id)}
 			}
 			if key := k.member.key(v); !seen[key] {
 				seen[key] = true
 				mv = append(mv, v)
+				memberIDs = append(memberIDs, id)
 			}
 		}
 		if len(mv) == 0 && k.member.placeholder != "" {
@@ -278,9 +299,9 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 			req.Attribute(k.member.attr, mv)
 		}
 	} else if len(attrs[backends.AttrMembers]) > 0 {
-		return nil, "", nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
+		return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
 	}
-	return req, dn, written, nil
+	return &addPlan{req: req, dn: dn, written: written, refIDs: refIDs, members: memberIDs}, nil
 }
 
 func setBit(flags, bit int64, on bool) int64 {
