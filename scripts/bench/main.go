@@ -43,9 +43,11 @@ Scenarios (-scenarios), for each state store (-stores), in this order:
               bridge's peak RSS (VmHWM) and goroutines, RSS at 25/50/75/100 %
   serial      -serial POST /Users one at a time, alternating with a raw Add of
               an entry of the same shape (read back from the bridge's first)
-  throughput  closed loops of -clients clients for -duration each: creates vs
-              raw Adds, GET filter userName eq vs the backend's raw search,
-              PATCH (replace displayName, title) vs raw Modify
+  throughput  closed loops of -clients clients for -duration each, bridge and
+              raw alternating in slices of about a second: creates vs raw
+              Adds, GET filter userName eq vs the backend's raw search, PATCH
+              (replace displayName, title) vs raw Modify (displayName, title,
+              cn)
   group       a group of -members members filled by member PATCHes of
               -members-per-patch vs a raw group filled by one Modify per member
   mix         open loop at each of -rates requests/s for -mix-duration: GET 50 %,
@@ -61,10 +63,14 @@ exit. Each state store gets a fresh subtree ou=bench-<store>-<random> of the
 directory and, with Redis, a key prefix of its own.
 
 Profiling: -profile DIR starts the bridge with --pprof on a loopback port and
-saves, for the serial creates and each throughput step of the bridge, its
-CPU, allocation, block and mutex profiles over that step (delta profiles,
-at most 30 s) as DIR/<store>-<step>.{cpu,allocs,block,mutex}.pprof. Read
-them with: go tool pprof -http=: DIR/redis-throughput-create-c8.cpu.pprof
+saves the bridge's CPU, allocation, block and mutex profiles (delta
+profiles: only what happened in the window, at most 30 s) of the serial
+creates and of each throughput step (op and client count, bridge and raw
+slices together: the bridge is idle in the raw ones) as
+DIR/<store>-<step>.{cpu,allocs,block,mutex}.pprof. Block and mutex
+profiling are on in the bridge only with -profile. Read them with:
+  go tool pprof -http=: DIR/redis-throughput-create-c8.cpu.pprof
+  go tool pprof -sample_index=alloc_space -top DIR/redis-serial-create.allocs.pprof
 
 Output: a table on stdout, progress on stderr, and every number with the
 flags, Go version, CPU count, git revision and date in -out (JSON).
