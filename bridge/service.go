@@ -130,7 +130,17 @@ func (s *Service) Get(ctx context.Context, kind scim.Kind, id string, p scim.Lis
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
 	}
-	return scim.Project(res, p.Attributes, p.ExcludedAttributes), nil
+	return project(res, p), nil
+}
+
+// project applies the request's attributes and excludedAttributes. Without
+// them the mapped resource is the answer as it is: ToResource builds a new
+// one per call and never fills a write-only attribute (password).
+func project(res scim.Resource, p scim.ListParams) scim.Resource {
+	if len(p.Attributes) == 0 && len(p.ExcludedAttributes) == 0 {
+		return res
+	}
+	return scim.Project(res, p.Attributes, p.ExcludedAttributes)
 }
 
 // List answers a filtered, paged query by translating the filter into a
@@ -157,7 +167,7 @@ func (s *Service) List(ctx context.Context, kind scim.Kind, p scim.ListParams) (
 		if err != nil {
 			return scim.ListResponse{}, s.toSCIM(kind, rec.ID, err)
 		}
-		out.Resources = append(out.Resources, scim.Project(res, p.Attributes, p.ExcludedAttributes))
+		out.Resources = append(out.Resources, project(res, p))
 	}
 	out.ItemsPerPage = len(out.Resources)
 	return out, nil
@@ -468,6 +478,11 @@ func (s *Service) modifyUnlocked(ctx context.Context, h *held, method string, ki
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
 	}
+	// The baseline of the diff, before next changes curRes in place.
+	old, err := s.mapping.ToAttrs(kind, curRes)
+	if err != nil {
+		return nil, s.toSCIM(kind, id, err)
+	}
 	attrs, members, err := next(curRes)
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
@@ -475,7 +490,7 @@ func (s *Service) modifyUnlocked(ctx context.Context, h *held, method string, ki
 	if !s.mapping.Members() {
 		members = nil
 	}
-	rec, err := s.update(ctx, kind, cur, attrs, members)
+	rec, err := s.write(ctx, kind, cur, old, attrs, members)
 	if err != nil {
 		return nil, err
 	}
@@ -517,6 +532,11 @@ func (s *Service) update(ctx context.Context, kind scim.Kind, cur backends.Recor
 	if err != nil {
 		return backends.Record{}, s.toSCIM(kind, cur.ID, err)
 	}
+	return s.write(ctx, kind, cur, old, attrs, members)
+}
+
+// write is update with the current record's mapped attributes (old) known.
+func (s *Service) write(ctx context.Context, kind scim.Kind, cur backends.Record, old, attrs map[string][]string, members []scim.MemberChange) (backends.Record, error) {
 	delete(old, backends.AttrMembers)
 	delete(attrs, backends.AttrMembers)
 	changes := mapping.Diff(old, attrs)
@@ -538,7 +558,7 @@ func (s *Service) update(ctx context.Context, kind scim.Kind, cur backends.Recor
 	if len(changes) == 0 {
 		return cur, nil
 	}
-	err = s.withRetry(ctx, func(ctx context.Context) error {
+	err := s.withRetry(ctx, func(ctx context.Context) error {
 		return s.backend.Modify(ctx, bkind(kind), cur.ID, changes)
 	})
 	if err != nil {
