@@ -147,6 +147,36 @@
 // reference (manager) naming it first, since directories without
 // referential integrity keep dangling values.
 //
+// # Requests per operation
+//
+// TestRoundTrips pins these on the shipped OpenLDAP layout (RoundTrips
+// counts them; binds of new connections are not counted):
+//
+//	Get, Find userName eq               1 search, +1 for the manager DNs of the whole page
+//	Get with members                    +1 search per 200 members
+//	Create                              uniqueness search, add, read-back (id, timestamps)
+//	                                    +1 search to convert the manager or the members' ids
+//	Modify (after Get, OpenLDAP)        the Modify; +1 search for unique attributes or member ids
+//	Modify (no Get before, 389, AD)     +1 lookup search
+//	Delete                              lookup, groups holding it, references to it, the delete
+//
+// The read-back after an add stays: go-ldap's Add returns no response
+// controls, so a Post-Read control cannot carry the new entryUUID. The
+// members and the manager's id are not read back: Create knows them.
+//
+// A PATCH is a Get, then a Modify of the same id under the bridge's
+// resource lock: the Modify takes the DN, classes and flags that Get read
+// (kept for 2 s in a fixed number of slots, see recentEntries) instead of
+// searching again, and its first write carries an assertion control
+// (RFC 4528) that the entry at that DN still has this id, these flags and
+// these classes. A renamed, deleted or replaced entry, or flags changed
+// meanwhile, fail the write (32, 122); Modify then looks the entry up and
+// plans again, once. On directories that do not list the control (389 DS
+// and Samba), Modify looks the entry up as before. A member add asserts
+// the same way that an empty group's placeholder is absent, instead of
+// searching for it; the once-in-a-group's-life answer 122 sends the
+// request again, removing it.
+//
 // # Soft delete
 //
 // Disabling is an attribute mapping: active to scimActive (OpenLDAP, with
