@@ -65,8 +65,8 @@ directory and, with Redis, a key prefix of its own.
 Profiling: -profile DIR starts the bridge with --pprof on a loopback port and
 saves the bridge's CPU, allocation, block and mutex profiles (delta
 profiles: only what happened in the window, at most 30 s) of the serial
-creates and of each throughput step (op and client count, bridge and raw
-slices together: the bridge is idle in the raw ones) as
+creates, of each throughput step (op and client count, bridge and raw
+slices together: the bridge is idle in the raw ones) and of each mix rate as
 DIR/<store>-<step>.{cpu,allocs,block,mutex}.pprof. Block and mutex
 profiling are on in the bridge only with -profile. Read them with:
   go tool pprof -http=: DIR/redis-throughput-create-c8.cpu.pprof
@@ -196,7 +196,7 @@ func main() {
 	fs.StringVar(&rates, "rates", rates, "request rates (requests/s) of the steady mix, comma-separated")
 	fs.Func("mix-duration", "length of each steady-mix rate (default "+o.MixDuration.D().String()+")", durFlag(&o.MixDuration))
 	fs.Func("probe", "interval of the Test Connection probe (default "+o.ProbeInterval.D().String()+")", durFlag(&o.ProbeInterval))
-	fs.StringVar(&o.ProfileDir, "profile", "", "save the bridge's CPU, allocs, block and mutex profiles of the serial and throughput steps into this directory")
+	fs.StringVar(&o.ProfileDir, "profile", "", "save the bridge's CPU, allocs, block and mutex profiles of the serial, throughput and mix steps into this directory")
 	fs.StringVar(&o.Out, "out", o.Out, "JSON results file")
 	fs.BoolVar(&o.Cleanup, "cleanup", o.Cleanup, "remove the run's LDAP subtrees and Redis keys afterwards from servers the environment named (servers the bench started are thrown away whole)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (bridge binary, configs, bridge logs)")

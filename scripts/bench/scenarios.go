@@ -842,6 +842,10 @@ func (r *storeRun) mix(rate int) error {
 		}
 	}
 
+	wait := func() error { return nil }
+	if r.o.ProfileDir != "" {
+		wait = r.br.profile(r.o.ProfileDir, fmt.Sprintf("%s-mix-%d", r.store, rate), min(30, int(math.Ceil(d.Seconds()))))
+	}
 	rng := rand.New(rand.NewPCG(uint64(rate), 5))
 	var wg sync.WaitGroup
 	start := time.Now().Add(10 * time.Millisecond)
@@ -903,6 +907,9 @@ func (r *storeRun) mix(rate int) error {
 	}
 	sent := time.Since(start)
 	wg.Wait()
+	if err := wait(); err != nil {
+		fmt.Fprintf(r.log, "bench: profiles of the mix at %d/s: %v\n", rate, err)
+	}
 	res.Seconds = round3(time.Since(start).Seconds())
 	if sent > 0 {
 		res.AchievedRate = round1(float64(res.Sent) / sent.Seconds())
