@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -97,6 +96,15 @@ func (c *scimClient) expect(what string, status int, answer []byte, err error, w
 	return false
 }
 
+// fail counts and logs an answer with the expected status but the wrong
+// content.
+func (c *scimClient) fail(what string, answer []byte) {
+	c.unexpected.Add(1)
+	if c.shown.Add(1) <= 5 {
+		fmt.Fprintf(c.log, "bench: %s: %.300s\n", what, answer)
+	}
+}
+
 // timed sends one request and returns its latency too.
 func (c *scimClient) timed(ctx context.Context, method, path string, body []byte) (int, []byte, time.Duration, error) {
 	start := time.Now()
@@ -168,13 +176,12 @@ func fixtureRequest(root, name string) (map[string]any, error) {
 	return f.Request, nil
 }
 
-var bodyMu sync.Mutex // the fixture maps are shared templates
+// The fixture maps are templates shared by every worker: only read, never
+// changed (each body is a shallow copy with new values).
 
 // createUser is Entra's POST /Users for the user with token tok, plus the
 // displayName Entra's default mapping sends.
 func (b *bodies) createUser(tok string) []byte {
-	bodyMu.Lock()
-	defer bodyMu.Unlock()
 	u := cloneMap(b.user)
 	u["externalId"], u["userName"], u["displayName"] = externalID(tok), userName(tok), displayName(tok)
 	if emails, ok := u["emails"].([]any); ok && len(emails) > 0 {
@@ -187,8 +194,6 @@ func (b *bodies) createUser(tok string) []byte {
 
 // createGroup is Entra's POST /Groups (created empty, members by PATCH).
 func (b *bodies) createGroup(name, ext string) []byte {
-	bodyMu.Lock()
-	defer bodyMu.Unlock()
 	g := cloneMap(b.group)
 	g["displayName"], g["externalId"] = name, ext
 	return mustJSON(g)
