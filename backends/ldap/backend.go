@@ -114,7 +114,7 @@ func (b *Backend) layout(kind backends.Kind) (*kindLayout, error) {
 
 // Ping binds a connection (or reuses one) and reads the base entry.
 func (b *Backend) Ping(ctx context.Context) error {
-	return b.pool.with(ctx, func(c *conn) error {
+	return b.pool.read(ctx, func(c *conn) error {
 		_, err := c.search(goldap.NewSearchRequest(b.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 			1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
 		return classify("ping", err, nil)
@@ -140,7 +140,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 		return backends.Record{}, err
 	}
 	var rec backends.Record
-	err = b.pool.with(ctx, func(c *conn) error {
+	err = b.pool.read(ctx, func(c *conn) error {
 		e, err := b.lookup(c, k, id, k.readAttrs(members))
 		if err != nil {
 			return err

@@ -54,14 +54,16 @@ type Config struct {
 	// Timeout bounds each LDAP operation (and the bind), and the dial.
 	// A shorter request deadline wins. Defaults to 10s.
 	Timeout Duration `json:"timeout"`
-	// PoolSize is the number of bound connections kept open, and so the
-	// number of backend operations running against the directory at once:
-	// each operation holds one connection for its few requests. Defaults to 4.
+	// PoolSize is the number of bound connections kept open for writes,
+	// and as many for reads, and so the number of backend operations of
+	// each kind running against the directory at once: each operation holds
+	// one connection for its few requests, and a read (Entra's queries, its
+	// Test Connection probe) never waits behind writes. Defaults to 8.
 	PoolSize int `json:"poolSize"`
-	// MaxConcurrent caps the operations running or waiting for a
-	// connection; one more fails at once as unavailable (the bridge answers
-	// 503 with Retry-After) instead of queueing without bound while the
-	// directory is slow. Defaults to 64.
+	// MaxConcurrent caps the reads, and the writes, running or waiting for
+	// a connection; one more fails at once as unavailable (the bridge
+	// answers 503 with Retry-After) instead of queueing without bound while
+	// the directory is slow. Defaults to 64.
 	MaxConcurrent int `json:"maxConcurrent"`
 	// PageSize is the page size of the paged-results control (RFC 2696)
 	// used when a query matches many entries. Defaults to 500; Active
@@ -103,7 +105,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Defaults of Config.
 const (
 	defaultTimeout       = 10 * time.Second
-	defaultPoolSize      = 4
+	defaultPoolSize      = 8
 	defaultMaxConcurrent = 64
 	defaultPageSize      = 500
 )

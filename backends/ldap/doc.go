@@ -20,7 +20,7 @@
 //	    serverName: ""          # name in the server certificate (default: the URL's host)
 //	    insecureSkipVerify: false   # laboratory only
 //	    timeout: 10s            # per LDAP request, the bind and the dial; a shorter request deadline wins
-//	    poolSize: 4             # bound connections = operations running at once
+//	    poolSize: 8             # bound connections for writes, and as many for reads
 //	    maxConcurrent: 64       # operations running or waiting; more fail at once (503)
 //	    pageSize: 500           # paged-results page size (AD: at most 1000)
 //	    permissiveModify: auto  # auto | on | off (see Backend.Modify)
@@ -196,8 +196,11 @@
 //
 // Ping (the health check) binds and reads the base entry; it never uses
 // the WhoAmI extended operation, which Active Directory does not have.
-// A puddle pool keeps poolSize connections bound as the service account;
-// an operation holds one for its few requests. Requests get the smaller of
+// Two puddle pools keep poolSize connections each bound as the service
+// account, one for reads (Get, Find, Ping) and one for writes, so that
+// Entra's queries and its Test Connection probe never wait behind writes
+// to a slow directory; an operation holds one connection for its few
+// requests, and a panic destroys it. Requests get the smaller of
 // timeout and the context's remaining time, and a cancelled context closes
 // the connection, which is the only way to interrupt go-ldap. A connection
 // that saw a network error is destroyed, and the next operation dials a new

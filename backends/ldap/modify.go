@@ -47,7 +47,7 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 		return err
 	}
 	recent := b.recent.take(k, id)
-	err = b.pool.with(ctx, func(c *conn) error {
+	err = b.pool.write(ctx, func(c *conn) error {
 		info, err := b.rootDSE(c)
 		if err != nil {
 			return err
@@ -758,7 +758,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 	// entries before the delete could assert anything about this one.
 	b.recent.take(k, id)
 	ambiguous := false
-	err = b.pool.with(ctx, func(c *conn) error {
+	err = b.pool.write(ctx, func(c *conn) error {
 		attrs := []string{"1.1"}
 		if b.groups != nil && b.groups.member != nil && b.groups.member.format == formatAttr {
 			attrs = []string{b.groups.member.userAttr}
@@ -779,7 +779,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 		return nil
 	})
 	if err != nil && ambiguous && ctx.Err() == nil {
-		rerr := b.pool.with(ctx, func(c *conn) error {
+		rerr := b.pool.write(ctx, func(c *conn) error {
 			_, err := b.lookup(c, k, id, []string{"1.1"})
 			return err
 		})

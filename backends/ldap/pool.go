@@ -23,12 +23,22 @@ import (
 // puddle does the bookkeeping: each backend operation holds one connection
 // for its few requests, a connection that saw a network error is
 // destroyed, and the next Acquire dials and binds a fresh one (reconnect).
+//
+// Reads and writes have a lane each (PoolSize connections, MaxConcurrent
+// operations): a write holds its connection for several requests, each as
+// slow as the directory's disk, and Entra's queries and its Test
+// Connection probe must not wait behind them.
 type pool struct {
-	p       *puddle.Pool[*pconn]
-	slots   chan struct{} // MaxConcurrent: running or waiting operations
-	timeout time.Duration
-	log     hclog.Logger
-	trips   tripCounter
+	reads, writes lane
+	timeout       time.Duration
+	log           hclog.Logger
+	trips         tripCounter
+}
+
+// lane is one pool of connections and its cap on operations.
+type lane struct {
+	p     *puddle.Pool[*pconn]
+	slots chan struct{} // MaxConcurrent: running or waiting operations
 }
 
 // RoundTrips counts the requests the backend sent to the directory, by
@@ -120,20 +130,31 @@ func newPool(c Config, log hclog.Logger) (*pool, error) {
 		}
 		return &pconn{l: l, nc: nc}, nil
 	}
-	pp, err := puddle.NewPool(&puddle.Config[*pconn]{
-		Constructor: dial,
-		Destructor: func(pc *pconn) {
-			// The socket first: go-ldap's Close waits for its
-			// goroutines, which a socket closed under them ends.
-			_ = pc.nc.Close()
-			_ = pc.l.Close()
-		},
-		MaxSize: int32(c.PoolSize),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ldap: pool: %w", err)
+	newLane := func() (lane, error) {
+		pp, err := puddle.NewPool(&puddle.Config[*pconn]{
+			Constructor: dial,
+			Destructor: func(pc *pconn) {
+				// The socket first: go-ldap's Close waits for its
+				// goroutines, which a socket closed under them ends.
+				_ = pc.nc.Close()
+				_ = pc.l.Close()
+			},
+			MaxSize: int32(c.PoolSize),
+		})
+		if err != nil {
+			return lane{}, fmt.Errorf("ldap: pool: %w", err)
+		}
+		return lane{p: pp, slots: make(chan struct{}, c.MaxConcurrent)}, nil
 	}
-	return &pool{p: pp, slots: make(chan struct{}, c.MaxConcurrent), timeout: timeout, log: log}, nil
+	p := &pool{timeout: timeout, log: log}
+	if p.reads, err = newLane(); err != nil {
+		return nil, err
+	}
+	if p.writes, err = newLane(); err != nil {
+		p.reads.p.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 func tlsConfig(c Config) (*tls.Config, error) {
@@ -187,14 +208,24 @@ type conn struct {
 	trips   *tripCounter
 }
 
-// with runs f on a pooled connection. It fails fast with ErrUnavailable
-// when MaxConcurrent operations are in flight, waits for a connection no
-// longer than ctx allows, and destroys the connection if f saw a network
-// error or the context ended while it ran.
-func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
+// write runs f, a write, on a connection of the write lane.
+func (p *pool) write(ctx context.Context, f func(c *conn) error) error {
+	return p.run(ctx, &p.writes, f)
+}
+
+// read runs f, which only searches, on a connection of the read lane.
+func (p *pool) read(ctx context.Context, f func(c *conn) error) error {
+	return p.run(ctx, &p.reads, f)
+}
+
+// run runs f on a connection of l. It fails fast with ErrUnavailable when
+// MaxConcurrent operations are in flight, waits for a connection no longer
+// than ctx allows, and destroys the connection if f saw a network error,
+// the context ended while it ran, or f panicked.
+func (p *pool) run(ctx context.Context, l *lane, f func(c *conn) error) error {
 	select {
-	case p.slots <- struct{}{}:
-		defer func() { <-p.slots }()
+	case l.slots <- struct{}{}:
+		defer func() { <-l.slots }()
 	default:
 		return fmt.Errorf("ldap: %w: %w", backends.ErrUnavailable, errBusy)
 	}
@@ -207,7 +238,7 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 	for {
 		var err error
 		actx, cancel := context.WithTimeout(ctx, p.timeout)
-		res, err = p.p.Acquire(actx)
+		res, err = l.p.Acquire(actx)
 		cancel()
 		if err != nil {
 			if errors.Is(err, backends.ErrUnavailable) {
@@ -226,7 +257,15 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 	c := &conn{l: res.Value().l, nc: res.Value().nc, ctx: ctx, timeout: p.timeout, trips: &p.trips}
 	// Closing the socket ends whatever request is in flight at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
+	returned := false
+	defer func() {
+		if !returned { // f panicked: the connection is in an unknown state
+			stop()
+			res.Destroy()
+		}
+	}()
 	err := f(c)
+	returned = true
 	// stop reports false when the context ended and closed the connection.
 	if fired := !stop(); fired || c.broken || isNetwork(err) || c.l.IsClosing() {
 		res.Destroy()
@@ -316,5 +355,6 @@ func (c *conn) del(req *goldap.DelRequest) error {
 }
 
 func (p *pool) close() {
-	p.p.Close()
+	p.reads.p.Close()
+	p.writes.p.Close()
 }

@@ -39,7 +39,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 	)
 	_, withMembers := attrs[backends.AttrMembers]
 	withMembers = withMembers && k.member != nil
-	err = b.pool.with(ctx, func(c *conn) error {
+	err = b.pool.write(ctx, func(c *conn) error {
 		var err error
 		ap, err = b.addRequest(c, k, attrs)
 		if err != nil {
@@ -89,7 +89,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 	})
 	if err != nil && ambiguous && ctx.Err() == nil {
 		// The add may have landed before the connection dropped: look.
-		rerr := b.pool.with(ctx, func(c *conn) error {
+		rerr := b.pool.write(ctx, func(c *conn) error {
 			r, err := b.readDN(c, k, ap.dn, withMembers, nil)
 			if err != nil {
 				return err

@@ -1,0 +1,77 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/backends"
+)
+
+// Reads have a lane of their own: with every write connection held (a
+// slow directory's writes), Find, Get and Ping still answer, while one more
+// write waits for a connection.
+func TestReadsDoNotWaitBehindWrites(t *testing.T) {
+	b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["poolSize"] = 1 })
+	ctx := context.Background()
+	alice := create(t, b, backends.User, user("alice"))
+
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- b.pool.write(ctx, func(*conn) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	defer func() {
+		close(release)
+		require.NoError(t, <-done)
+	}()
+
+	got, err := b.Get(ctx, backends.User, alice.ID, false)
+	require.NoError(t, err)
+	require.Equal(t, alice.ID, got.ID)
+	recs, total, err := b.Find(ctx, backends.Query{Kind: backends.User, Filter: backends.Cmp{Attr: "uid", Op: backends.Eq, Value: "alice"}, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, alice.ID, recs[0].ID)
+	require.NoError(t, b.Ping(ctx))
+
+	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err = b.Modify(wctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
+	require.ErrorIs(t, err, backends.ErrUnavailable, "a second write waits for the only write connection")
+}
+
+// A panic inside an operation destroys its connection instead of keeping
+// it checked out: the pool goes on serving, and Close does not wait for
+// ever.
+func TestPanicInOperationFreesConnection(t *testing.T) {
+	b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["poolSize"] = 1 })
+	ctx := context.Background()
+	for _, run := range []func(context.Context, func(*conn) error) error{b.pool.read, b.pool.write} {
+		func() {
+			defer func() { require.NotNil(t, recover()) }()
+			_ = run(ctx, func(*conn) error { panic("boom") })
+		}()
+	}
+	create(t, b, backends.User, user("after-panic"))
+	_, _, err := b.Find(ctx, backends.Query{Kind: backends.User})
+	require.NoError(t, err)
+
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	select {
+	case err := <-closed:
+		require.False(t, errors.Is(err, context.DeadlineExceeded))
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for a connection a panicked operation held")
+	}
+}
