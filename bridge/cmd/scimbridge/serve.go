@@ -82,6 +82,11 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.worker.Run(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
+	if sw, ok := a.state.(state.Sweeper); ok {
+		sweepDone := make(chan struct{})
+		go func() { defer close(sweepDone); sweep(wctx, sw, sweepEvery, log) }()
+		defer func() { stopWorker(); <-sweepDone }()
+	}
 
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
 	errc := make(chan error, 1)
@@ -153,6 +158,32 @@ func startPprof(addr string) (net.Addr, func(), error) {
 		runtime.SetBlockProfileRate(0)
 		runtime.SetMutexProfileFraction(0)
 	}, nil
+}
+
+// sweepEvery is how often expired idempotency records and locks are
+// removed from a state store that does not expire them itself (SQLite):
+// often enough that a busy hour's answers do not pile up.
+const sweepEvery = time.Minute
+
+// sweep calls s.Sweep every interval until ctx ends.
+func sweep(ctx context.Context, s state.Sweeper, every time.Duration, log hclog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("state store sweep failed; expired records stay until the next one", "error", err)
+				continue
+			}
+			if n > 0 {
+				log.Debug("state store swept", "removed", n)
+			}
+		}
+	}
 }
 
 // app is the wired bridge: state store, tenants' backends and services,
