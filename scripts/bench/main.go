@@ -73,7 +73,8 @@ profiling are on in the bridge only with -profile. Read them with:
   go tool pprof -sample_index=alloc_space -top DIR/redis-serial-create.allocs.pprof
 
 Output: a table on stdout, progress on stderr, and every number with the
-flags, Go version, CPU count, git revision and date in -out (JSON).
+flags, Go version, CPU count, git revision and date in -out (JSON);
+-report FILE prints the table of such a file again.
 
 Flags:
 `
@@ -200,7 +201,15 @@ func main() {
 	fs.StringVar(&o.Out, "out", o.Out, "JSON results file")
 	fs.BoolVar(&o.Cleanup, "cleanup", o.Cleanup, "remove the run's LDAP subtrees and Redis keys afterwards from servers the environment named (servers the bench started are thrown away whole)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (bridge binary, configs, bridge logs)")
+	report := fs.String("report", "", "print the table of an earlier run's JSON results file (targets evaluated again) and exit")
 	_ = fs.Parse(os.Args[1:])
+	if *report != "" {
+		if err := reprint(*report); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", fs.Args())
 		os.Exit(2)
@@ -235,6 +244,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// reprint prints the table of a results file.
+func reprint(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	res.Targets = evaluate(&res)
+	printReport(os.Stdout, &res)
+	return nil
 }
 
 func durFlag(d *Dur) func(string) error {

@@ -80,11 +80,20 @@ func evaluate(res *Results) []Target {
 			out = append(out, target(s.Store, "steady mix 250 req/s: p99 ≤ 250 ms", m.Latency.P99Ms, "ms", "<=", 250, ""))
 			out = append(out, target(s.Store, "steady mix 250 req/s: no 5xx", float64(m.N5xx), "", "<=", 0, ""))
 		}
-		if len(s.Probe) > 0 {
-			worst := slices.MaxFunc(s.Probe, func(a, b ProbeResult) int {
+		// The raw throughput steps load slapd with the raw client alone:
+		// the probe's latency there is the directory's, shown in the table
+		// but not held against the bridge.
+		var bridgePhases []ProbeResult
+		for _, p := range s.Probe {
+			if !strings.HasSuffix(p.Phase, " raw") {
+				bridgePhases = append(bridgePhases, p)
+			}
+		}
+		if len(bridgePhases) > 0 {
+			worst := slices.MaxFunc(bridgePhases, func(a, b ProbeResult) int {
 				return cmpFloat(a.P99Ms, b.P99Ms)
 			})
-			out = append(out, target(s.Store, "probe p99 ≤ 10 ms in every phase (worst)", worst.P99Ms, "ms", "<=", 10, worst.Phase))
+			out = append(out, target(s.Store, "probe p99 ≤ 10 ms in every bridge phase (worst)", worst.P99Ms, "ms", "<=", 10, worst.Phase))
 		}
 		out = append(out, target(s.Store, "no 5xx in the whole run", float64(s.N5xx), "", "<=", 0, ""))
 	}
