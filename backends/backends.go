@@ -113,6 +113,19 @@ type Backend interface {
 	Close() error
 }
 
+// ForWrite marks ctx as carrying a write, whose reads (the current
+// record of a read-modify-write, the lookups of a create's natural keys)
+// are part of it: a backend that keeps capacity for plain reads apart
+// serves these with the write's, so that queries never wait behind writes.
+func ForWrite(ctx context.Context) context.Context {
+	return context.WithValue(ctx, forWriteKey{}, true)
+}
+
+// IsForWrite reports whether ctx was marked by ForWrite.
+func IsForWrite(ctx context.Context) bool { return ctx.Value(forWriteKey{}) != nil }
+
+type forWriteKey struct{}
+
 // Pinger is implemented by backends that can check their connection.
 type Pinger interface {
 	Ping(ctx context.Context) error

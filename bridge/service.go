@@ -224,6 +224,7 @@ func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) 
 		return nil, s.toSCIM(kind, "", err)
 	}
 	defer h.release()
+	ctx = backends.ForWrite(ctx)
 
 	if res, ok := s.replay(ctx, kind, start.Answer); ok {
 		return res, nil
@@ -453,6 +454,7 @@ func (s *Service) modify(ctx context.Context, method string, op operation, body 
 		return nil, s.toSCIM(kind, id, err)
 	}
 	defer h.release()
+	ctx = backends.ForWrite(ctx)
 
 	if res, ok := s.replay(ctx, kind, start.Answer); ok {
 		return res, nil
@@ -604,6 +606,7 @@ func (s *Service) Delete(ctx context.Context, kind scim.Kind, id string) error {
 		return s.toSCIM(kind, id, err)
 	}
 	defer h.release()
+	ctx = backends.ForWrite(ctx)
 	if _, ok := s.replay(ctx, kind, start.Answer); ok {
 		return nil
 	}

@@ -34,6 +34,8 @@ type faultyBackend struct {
 	fail   int
 	landed bool
 	calls  atomic.Int64
+	// writeReads counts Get and Find calls marked backends.ForWrite.
+	writeReads atomic.Int64
 }
 
 func (f *faultyBackend) inject(method string, n int, landed bool) {
@@ -57,11 +59,17 @@ var errInjected = fmt.Errorf("injected: connection reset: %w", backends.ErrUnava
 // Find and Get are counted, not failed.
 func (f *faultyBackend) Find(ctx context.Context, q backends.Query) ([]backends.Record, int, error) {
 	f.calls.Add(1)
+	if backends.IsForWrite(ctx) {
+		f.writeReads.Add(1)
+	}
 	return f.Backend.Find(ctx, q)
 }
 
 func (f *faultyBackend) Get(ctx context.Context, k backends.Kind, id string, members bool) (backends.Record, error) {
 	f.calls.Add(1)
+	if backends.IsForWrite(ctx) {
+		f.writeReads.Add(1)
+	}
 	return f.Backend.Get(ctx, k, id, members)
 }
 
@@ -483,4 +491,27 @@ func TestStateCallsPerWrite(t *testing.T) {
 
 	require.NoError(t, f.svc.Delete(ctx, scim.User, id))
 	require.Equal(t, writes, cs.take(), "delete")
+}
+
+// A write's own reads are marked as the write's (backends.ForWrite), so
+// that a backend serves them with its write capacity; queries are not.
+func TestWritesMarkTheirReads(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	res, err := f.svc.Create(ctx, scim.User, user("e1", "u1@x.com"))
+	require.NoError(t, err)
+	id := res["id"].(string)
+
+	_, err = f.svc.Get(ctx, scim.User, id, scim.ListParams{})
+	require.NoError(t, err)
+	_, err = f.svc.List(ctx, scim.User, scim.ListParams{Count: 10})
+	require.NoError(t, err)
+	require.Zero(t, f.be.writeReads.Load(), "queries")
+
+	_, err = f.svc.Patch(ctx, scim.User, id, patch(t, `[{"op":"Replace","path":"title","value":"T"}]`))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), f.be.writeReads.Load(), "the PATCH's read of the current user")
+	_, err = f.svc.Create(ctx, scim.User, user("e1", "u1@x.com")) // a retried create: found, not created
+	require.NoError(t, err)
+	require.Greater(t, f.be.writeReads.Load(), int64(1), "the retried create's lookups")
 }

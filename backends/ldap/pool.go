@@ -213,8 +213,12 @@ func (p *pool) write(ctx context.Context, f func(c *conn) error) error {
 	return p.run(ctx, &p.writes, f)
 }
 
-// read runs f, which only searches, on a connection of the read lane.
+// read runs f, which only searches, on a connection of the read lane, or
+// of the write lane when it is a write's own read (backends.ForWrite).
 func (p *pool) read(ctx context.Context, f func(c *conn) error) error {
+	if backends.IsForWrite(ctx) {
+		return p.run(ctx, &p.writes, f)
+	}
 	return p.run(ctx, &p.reads, f)
 }
 

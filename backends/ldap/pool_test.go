@@ -13,7 +13,7 @@ import (
 
 // Reads have a lane of their own: with every write connection held (a
 // slow directory's writes), Find, Get and Ping still answer, while one more
-// write waits for a connection.
+// write, or a write's own read, waits for a connection.
 func TestReadsDoNotWaitBehindWrites(t *testing.T) {
 	b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["poolSize"] = 1 })
 	ctx := context.Background()
@@ -48,6 +48,14 @@ func TestReadsDoNotWaitBehindWrites(t *testing.T) {
 	defer cancel()
 	err = b.Modify(wctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
 	require.ErrorIs(t, err, backends.ErrUnavailable, "a second write waits for the only write connection")
+	// A write's own read (the bridge's read-modify-write) takes the
+	// write's lane, so writes never crowd out the queries.
+	rctx, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel2()
+	_, err = b.Get(backends.ForWrite(rctx), backends.User, alice.ID, false)
+	require.ErrorIs(t, err, backends.ErrUnavailable, "a write's read waits for the write lane")
+	_, err = b.Get(ctx, backends.User, alice.ID, false)
+	require.NoError(t, err, "while a plain read does not")
 }
 
 // A panic inside an operation destroys its connection instead of keeping
