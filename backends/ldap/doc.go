@@ -197,9 +197,10 @@
 // Ping (the health check) binds and reads the base entry; it never uses
 // the WhoAmI extended operation, which Active Directory does not have.
 // Two puddle pools keep poolSize connections each bound as the service
-// account, one for reads (Get, Find, Ping) and one for writes, so that
-// Entra's queries and its Test Connection probe never wait behind writes
-// to a slow directory; an operation holds one connection for its few
+// account, one for reads (Get, Find, Ping) and one for writes and their
+// own reads (a context marked backends.ForWrite), so that Entra's queries
+// and its Test Connection probe never wait behind writes to a slow
+// directory; an operation holds one connection for its few
 // requests, and a panic destroys it. Requests get the smaller of
 // timeout and the context's remaining time, and a cancelled context closes
 // the connection, which is the only way to interrupt go-ldap. A connection
