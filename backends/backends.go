@@ -7,6 +7,7 @@ package backends
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -202,6 +203,10 @@ var (
 	ErrUnsupported = errors.New("not supported by the target")
 	// ErrUnavailable is transient: the bridge retries it and may queue it.
 	ErrUnavailable = errors.New("target unavailable")
+	// ErrBusy is an ErrUnavailable of the bridge's own making: the
+	// backend's cap on operations in flight is reached, the directory may
+	// be fine. Operators are told which, since the fixes differ.
+	ErrBusy = fmt.Errorf("%w: too many operations in flight", ErrUnavailable)
 )
 
 // InvalidError is an ErrInvalid that names the attribute the target

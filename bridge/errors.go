@@ -41,6 +41,9 @@ func (s *Service) toSCIM(kind scim.Kind, id string, err error) error {
 		return notFound(kind, id)
 	case errors.Is(err, backends.ErrUnsupported):
 		return scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "the target does not support this request")
+	case errors.Is(err, backends.ErrBusy):
+		return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
+			Detail: "the bridge has as many operations in flight on the target directory as it allows (maxConcurrent); retry later"}
 	case errors.Is(err, backends.ErrUnavailable):
 		return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
 			Detail: "the target directory is unavailable; retry later"}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/scimbridge/scimbridge/bridge/scim"
@@ -72,10 +73,20 @@ func isUnavailable(err error) bool {
 var errBacklog = errors.New("an earlier write to this resource is queued")
 
 // errQueued is the answer to a write kept in the retry queue: Entra retries
-// it later and then finds it applied (the stored answer).
-func errQueued() *scim.Error {
+// it later and then finds it applied (the stored answer). The detail says
+// why it was queued (cause: the 503 the write got, or errBacklog), since an
+// operator fixes each differently.
+func errQueued(cause error) *scim.Error {
+	why := "the target directory is unavailable"
+	var se *scim.Error
+	switch {
+	case errors.Is(cause, errBacklog):
+		why = "an earlier change to this resource is waiting in the retry queue"
+	case errors.As(cause, &se) && se.Detail != "":
+		why = strings.TrimSuffix(se.Detail, "; retry later")
+	}
 	return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
-		Detail: "the target directory is unavailable; the change is queued and will be applied when it is back"}
+		Detail: why + "; the change is queued and will be applied when it can be"}
 }
 
 // queueBehind answers a write to a resource that has a backlog (as the
@@ -111,7 +122,7 @@ func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation
 				continue
 			}
 			if queued[i].Fingerprint == fp {
-				return errQueued()
+				return errQueued(cause)
 			}
 			break
 		}
@@ -131,7 +142,7 @@ func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation
 	if s.wake != nil {
 		s.wake()
 	}
-	return errQueued()
+	return errQueued(cause)
 }
 
 // applyQueued applies a queued operation (the worker's side of enqueue).

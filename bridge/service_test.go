@@ -515,3 +515,30 @@ func TestWritesMarkTheirReads(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, f.be.writeReads.Load(), int64(1), "the retried create's lookups")
 }
+
+// A write refused by the bridge's own cap on operations in flight says so,
+// and so does the queued answer: an operator raises maxConcurrent, or looks
+// at the directory, depending on which it was.
+func TestBusyAndQueuedDetails(t *testing.T) {
+	f := newFixture(t)
+	busy := f.svc.toSCIM(scim.User, "", fmt.Errorf("ldap: maxConcurrent (64) reached: %w", backends.ErrBusy))
+	var se *scim.Error
+	require.ErrorAs(t, busy, &se)
+	require.Equal(t, 503, se.Status)
+	require.Contains(t, se.Detail, "maxConcurrent")
+
+	down := f.svc.toSCIM(scim.User, "", fmt.Errorf("ldap: dial: %w", backends.ErrUnavailable))
+	for _, tc := range []struct {
+		cause error
+		want  string
+	}{
+		{busy, "the bridge has as many operations in flight on the target directory as it allows (maxConcurrent); the change is queued"},
+		{down, "the target directory is unavailable; the change is queued"},
+		{errBacklog, "an earlier change to this resource is waiting in the retry queue; the change is queued"},
+	} {
+		q := errQueued(tc.cause)
+		require.Equal(t, 503, q.Status)
+		require.Equal(t, retryAfter, q.RetryAfter)
+		require.Contains(t, q.Detail, tc.want)
+	}
+}

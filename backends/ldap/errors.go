@@ -12,10 +12,6 @@ import (
 	"github.com/scimbridge/scimbridge/backends"
 )
 
-// errBusy is the cause of an operation refused because MaxConcurrent
-// operations are already running or waiting.
-var errBusy = errors.New("ldap: too many operations in flight (maxConcurrent)")
-
 // resultCode returns the LDAP result code of err, or -1.
 func resultCode(err error) int {
 	var le *goldap.Error
@@ -54,7 +50,7 @@ func classify(op string, err error, attrs []string) error {
 		errors.Is(err, backends.ErrUnsupported) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, errBusy) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("ldap: %s: %w: %w", op, backends.ErrUnavailable, err)
 	}
 	if isNetwork(err) {

@@ -231,7 +231,7 @@ func (p *pool) run(ctx context.Context, l *lane, f func(c *conn) error) error {
 	case l.slots <- struct{}{}:
 		defer func() { <-l.slots }()
 	default:
-		return fmt.Errorf("ldap: %w: %w", backends.ErrUnavailable, errBusy)
+		return fmt.Errorf("ldap: maxConcurrent (%d) reached: %w", cap(l.slots), backends.ErrBusy)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ldap: %w: %w", backends.ErrUnavailable, err)

@@ -83,3 +83,23 @@ func TestPanicInOperationFreesConnection(t *testing.T) {
 		t.Fatal("Close waits for a connection a panicked operation held")
 	}
 }
+
+// Past maxConcurrent an operation is refused at once as ErrBusy (an
+// ErrUnavailable the bridge names as its own limit), in its lane only.
+func TestMaxConcurrentIsBusy(t *testing.T) {
+	b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["poolSize"] = 1; c["maxConcurrent"] = 1 })
+	ctx := context.Background()
+	alice := create(t, b, backends.User, user("alice"))
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- b.pool.write(ctx, func(*conn) error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	err := b.Modify(ctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
+	require.ErrorIs(t, err, backends.ErrBusy)
+	require.ErrorIs(t, err, backends.ErrUnavailable)
+	_, err = b.Get(ctx, backends.User, alice.ID, false)
+	require.NoError(t, err, "the read lane has its own cap")
+	close(release)
+	require.NoError(t, <-done)
+}
