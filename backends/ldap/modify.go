@@ -140,7 +140,7 @@ func (b *Backend) modifyEntry(c *conn, k *kindLayout, id string, e *goldap.Entry
 				return &staleError{plan: p, err: err}
 			}
 			if resultCode(err) == int(goldap.LDAPResultEntryAlreadyExists) {
-				return b.conflictAt(c, k, newDN(e.DN, rdn, p.newParent))
+				return b.conflictAt(c, k, newDN(e.DN, rdn, p.newParent), p.unique, id)
 			}
 			return classify("rename", err, []string{k.rdn})
 		}

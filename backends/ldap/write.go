@@ -55,7 +55,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 				return classify("add", err, nil)
 			}
 			if resultCode(err) == int(goldap.LDAPResultEntryAlreadyExists) {
-				return b.conflictAt(c, k, dn)
+				return b.conflictAt(c, k, dn, attrs, "")
 			}
 			if resultCode(err) == int(goldap.LDAPResultNoSuchObject) {
 				return fmt.Errorf("ldap: add %q: the parent container is missing: %w: %w", dn, backends.ErrUnavailable, err)
@@ -167,9 +167,18 @@ func (b *Backend) readDN(c *conn, k *kindLayout, dn string, members bool, known 
 	return recs[0], nil
 }
 
-// conflictAt is the ConflictError for a DN that exists already, naming
-// the entry holding it when it is one of ours.
-func (b *Backend) conflictAt(c *conn, k *kindLayout, dn string) error {
+// conflictAt is the ConflictError for a DN that exists already (a racing
+// create or rename of the same name won between our uniqueness check and
+// our write), naming the entry holding it when it is one of ours. The
+// uniqueness check is made again first, so that the error names the
+// mapped attribute the winner holds (userName) rather than the RDN
+// attribute it was derived into (AD's cn). written are the unique values
+// of the losing write, self the id of the entry it renames ("" for a
+// create).
+func (b *Backend) conflictAt(c *conn, k *kindLayout, dn string, written map[string][]string, self string) error {
+	if err := b.checkUnique(c, k, written, self); err != nil {
+		return err
+	}
 	ce := &backends.ConflictError{Attr: k.rdn}
 	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{k.idAttr}, nil))
