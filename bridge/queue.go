@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
@@ -62,87 +63,70 @@ type queuedKey struct{}
 
 func fromQueue(ctx context.Context) bool { return ctx.Value(queuedKey{}) != nil }
 
-// isUnavailable reports whether err means the target (or a lock behind a
-// slow target) could not be reached in time: the write may succeed later.
-func isUnavailable(err error) bool {
-	var se *scim.Error
-	return errors.As(err, &se) && se.Status == http.StatusServiceUnavailable
-}
-
-// errBacklog is why a write went to the queue without being tried.
+// errBacklog is why a write went to the queue without being tried: an
+// earlier write to its resource is queued, and writes to one resource are
+// applied in arrival order.
 var errBacklog = errors.New("an earlier write to this resource is queued")
 
 // errQueued is the answer to a write kept in the retry queue: Entra retries
 // it later and then finds it applied (the stored answer). The detail says
-// why it was queued (cause: the 503 the write got, or errBacklog), since an
-// operator fixes each differently.
-func errQueued(cause error) *scim.Error {
+// why it was queued (the answer the write itself would have had, or the
+// backlog), since an operator fixes each differently.
+func (s *Service) errQueued(kind scim.Kind, id string, cause error) *scim.Error {
 	why := "the target directory is unavailable"
 	var se *scim.Error
 	switch {
 	case errors.Is(cause, errBacklog):
 		why = "an earlier change to this resource is waiting in the retry queue"
-	case errors.As(cause, &se) && se.Detail != "":
+	case errors.As(s.toSCIM(kind, id, cause), &se) && se.Detail != "":
 		why = strings.TrimSuffix(se.Detail, "; retry later")
 	}
 	return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
-		Detail: why + "; the change is queued and will be applied when it can be"}
-}
-
-// queueBehind answers a write to a resource that has a backlog (as the
-// write's BeginWrite counted it): it is queued after the backlog (unless
-// the same request is queued already, an Entra retry) and answered 503, so
-// that writes to one resource are applied in arrival order. It returns nil
-// when there is no backlog (or it cannot tell: a state store that is down
-// leaves only the target's own order).
-func (s *Service) queueBehind(ctx context.Context, start state.WriteStart, fp string, op operation, resource string) error {
-	if s.state == nil || fromQueue(ctx) || start.Pending == 0 {
-		return nil
-	}
-	return s.enqueue(ctx, resource, fp, op, errBacklog)
+		Detail: why + "; the change is queued and will be applied when it can be", Err: cause}
 }
 
 // enqueue keeps a write that could not be applied for the worker, and
 // answers 503 with Retry-After. Entra's repeat of the request last queued
 // for the resource (the same fingerprint as its latest live job) is not
 // queued twice; the same body after other writes (disable, enable, disable)
-// is a new write and is queued.
-func (s *Service) enqueue(ctx context.Context, resource, fp string, op operation, cause error) error {
+// is a new write and is queued. The worker's own write is not queued again:
+// it gets its error back, and the worker reschedules the job.
+func (s *Service) enqueue(ctx context.Context, w write, cause error) error {
 	if s.state == nil || fromQueue(ctx) {
-		return cause
+		return s.toSCIM(w.kind, w.id, cause)
 	}
 	// The request's own deadline may be what ran out: the queue write gets
 	// its own.
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	queued, err := s.state.List(qctx, state.JobFilter{Tenant: s.tenant, Resource: resource}, 1000)
+	queued, err := s.state.List(qctx, state.JobFilter{Tenant: s.tenant, Resource: w.resource}, 1000)
 	if err == nil {
 		for i := len(queued) - 1; i >= 0; i-- {
 			if queued[i].State == state.JobDead {
 				continue
 			}
-			if queued[i].Fingerprint == fp {
-				return errQueued(cause)
+			if queued[i].Fingerprint == w.fp {
+				return s.errQueued(w.kind, w.id, cause)
 			}
 			break
 		}
 	}
-	payload, err := json.Marshal(op)
+	payload, err := json.Marshal(w.op)
 	if err != nil {
-		return fmt.Errorf("bridge: queue %s: %w", op.Op, err)
+		return fmt.Errorf("bridge: queue %s: %w", w.op.Op, err)
 	}
-	j, err := s.state.Enqueue(qctx, state.Job{Tenant: s.tenant, Resource: resource, Op: op.Op, Payload: payload,
-		Fingerprint: fp, LastError: errText(cause), ErrorClass: errorClass(cause)})
+	j, err := s.state.Enqueue(qctx, state.Job{Tenant: s.tenant, Resource: w.resource, Op: w.op.Op, Payload: payload,
+		Fingerprint: w.fp, LastError: errText(cause), ErrorClass: errorClass(cause)})
 	if err != nil {
 		s.log.Error("target unavailable and the retry queue too; the write is lost unless Entra retries it", "error", err)
 		return &scim.Error{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter,
-			Detail: "the target directory and the retry queue are unavailable; retry later"}
+			Detail: "the target directory and the retry queue are unavailable; retry later", Err: cause}
 	}
-	s.log.Info("write queued", "job", j.ID, "op", op.Op, "kind", string(op.Kind), "id", op.ID)
+	s.log.Info("write queued", "job", j.ID, "op", w.op.Op, "kind", string(w.kind), "id", w.id)
 	if s.wake != nil {
 		s.wake()
 	}
-	return errQueued(cause)
+	return s.errQueued(w.kind, w.id, cause)
 }
 
 // applyQueued applies a queued operation (the worker's side of enqueue).
@@ -168,8 +152,7 @@ func (s *Service) applyQueued(ctx context.Context, payload []byte) error {
 		return err
 	case "delete":
 		err := s.Delete(ctx, op.Kind, op.ID)
-		var se *scim.Error
-		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		if errors.Is(err, backends.ErrNotFound) {
 			return nil // gone already: what the delete wanted
 		}
 		return err
@@ -189,34 +172,37 @@ const (
 
 func errorClass(err error) string {
 	var se *scim.Error
-	if !errors.As(err, &se) {
-		if errors.Is(err, errBacklog) {
-			return ClassUnavailable
-		}
-		return ClassInternal
-	}
 	switch {
-	case se.Status == http.StatusServiceUnavailable:
+	case err == nil:
+		return ""
+	case retryable(err), errors.Is(err, errBacklog):
 		return ClassUnavailable
-	case se.Status == http.StatusConflict:
+	case errors.Is(err, backends.ErrConflict):
 		return ClassConflict
-	case se.Status == http.StatusNotFound:
+	case errors.Is(err, backends.ErrNotFound):
 		return ClassNotFound
-	case se.Status >= 400 && se.Status < 500:
+	case errors.Is(err, backends.ErrInvalid), errors.Is(err, backends.ErrUnsupported):
+		return ClassInvalid
+	case errors.As(err, &se) && se.Status >= 400 && se.Status < 500:
+		// A request the bridge or the mapping refused (a bad body, a path
+		// that does not apply): retrying it cannot help.
 		return ClassInvalid
 	}
 	return ClassInternal
 }
 
-// errText is what an operator sees of a failure: a SCIM error's detail (it
-// never carries secrets), or the internal error's text.
+// errText is what an operator sees of a failure: the SCIM answer's detail
+// (it never carries secrets) followed by the cause it was made from (the
+// directory's own error), or the internal error's text.
 func errText(err error) string {
 	var se *scim.Error
-	if errors.As(err, &se) {
-		return se.Detail
-	}
-	if err == nil {
+	switch {
+	case err == nil:
 		return ""
+	case errors.As(err, &se) && se.Err != nil:
+		return se.Detail + ": " + se.Err.Error()
+	case errors.As(err, &se):
+		return se.Detail
 	}
 	return err.Error()
 }

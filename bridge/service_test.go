@@ -536,9 +536,31 @@ func TestBusyAndQueuedDetails(t *testing.T) {
 		{down, "the target directory is unavailable; the change is queued"},
 		{errBacklog, "an earlier change to this resource is waiting in the retry queue; the change is queued"},
 	} {
-		q := errQueued(tc.cause)
+		q := f.svc.errQueued(scim.User, "", tc.cause)
 		require.Equal(t, 503, q.Status)
 		require.Equal(t, retryAfter, q.RetryAfter)
 		require.Contains(t, q.Detail, tc.want)
 	}
+}
+
+// Errors stay errors until the edge: the SCIM answer a write gets keeps
+// the directory's error it was made from, for errors.Is and the log, and
+// the client's detail never shows it.
+func TestSCIMErrorKeepsItsCause(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.be.inject("Create", 1000, false)
+	_, err := NewService(Options{Tenant: "t", Mapping: f.svc.mapping, Backend: f.be}).Create(ctx, scim.User, user("e1", "a@x.com"))
+	var se *scim.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 503, se.Status)
+	require.ErrorIs(t, err, backends.ErrUnavailable)
+	require.ErrorIs(t, err, errInjected)
+	require.Contains(t, err.Error(), "injected: connection reset", "the log line")
+	require.NotContains(t, se.Detail, "injected")
+	require.Equal(t, ClassUnavailable, errorClass(err))
+
+	_, err = f.svc.Get(ctx, scim.User, "no-such-id", scim.ListParams{})
+	require.ErrorIs(t, err, backends.ErrNotFound)
+	require.Equal(t, ClassNotFound, errorClass(err))
 }

@@ -121,6 +121,8 @@ func TestJobIsDeadLetteredAfterMaxAttempts(t *testing.T) {
 	require.Equal(t, 3, dead.Attempts)
 	require.Equal(t, ClassUnavailable, dead.ErrorClass)
 	require.Contains(t, dead.LastError, "gave up after 3 attempts")
+	require.Contains(t, dead.LastError, "injected: connection reset",
+		"the dead letter keeps the directory's own error, not only the SCIM detail")
 	require.Equal(t, 1, obs.dead)
 	require.Equal(t, 3, obs.attempts[ClassUnavailable])
 
@@ -149,6 +151,8 @@ func TestPermanentFailureIsBuriedAtOnce(t *testing.T) {
 	require.Len(t, dead, 1)
 	require.Equal(t, ClassConflict, dead[0].ErrorClass)
 	require.Equal(t, 1, dead[0].Attempts)
+	require.Regexp(t, `is already used by another user \(id .+\): already exists$`, dead[0].LastError,
+		"the SCIM detail, then the target's own error")
 }
 
 // A job leased by a worker that died is taken again once its lease runs

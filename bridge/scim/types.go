@@ -133,6 +133,10 @@ type Error struct {
 	Detail   string
 	// RetryAfter, when set, becomes the Retry-After header (503, 429).
 	RetryAfter time.Duration
+	// Err is the cause the answer was made from (a directory's error, a
+	// sentinel), kept for the log, the retry queue's last error and
+	// errors.Is; the client sees only Status, ScimType and Detail.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -140,8 +144,16 @@ func (e *Error) Error() string {
 	if e.ScimType != "" {
 		s += " " + e.ScimType
 	}
-	return s + ": " + e.Detail
+	s += ": " + e.Detail
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see through
+// the answer to the error it was made from.
+func (e *Error) Unwrap() error { return e.Err }
 
 // MarshalJSON writes the RFC 7644 §3.12 body, status as a string.
 func (e *Error) MarshalJSON() ([]byte, error) {
