@@ -76,6 +76,10 @@ func conflict(format string, args ...any) *scim.Error {
 	return se
 }
 
+// errDeprovisioned is why an entry a SCIM DELETE kept is not found: it is
+// gone for SCIM (RFC 7644 §3.6), whatever the directory keeps.
+var errDeprovisioned = fmt.Errorf("deprovisioned by a SCIM DELETE: %w", backends.ErrNotFound)
+
 func notFound(kind scim.Kind, id string) *scim.Error {
 	se := scim.Errorf(http.StatusNotFound, "", "%s %q not found", kind, id)
 	se.Err = backends.ErrNotFound

@@ -118,6 +118,9 @@ func (s *Service) naturalKeyLock(kind scim.Kind, attr, value string) string {
 // projection keeps them (Entra sends excludedAttributes=members).
 func (s *Service) Get(ctx context.Context, kind scim.Kind, id string, p scim.ListParams) (scim.Resource, error) {
 	rec, err := s.backend.Get(ctx, bkind(kind), id, s.wantMembers(kind, p))
+	if err == nil && s.mapping.Deprovisioned(kind, rec) {
+		err = errDeprovisioned
+	}
 	if err != nil {
 		return nil, s.toSCIM(kind, id, err)
 	}
@@ -142,13 +145,11 @@ func project(res scim.Resource, p scim.ListParams) scim.Resource {
 // target query; nothing is listed and filtered in memory.
 func (s *Service) List(ctx context.Context, kind scim.Kind, p scim.ListParams) (scim.ListResponse, error) {
 	q := backends.Query{Kind: bkind(kind), Offset: max(p.StartIndex, 1) - 1, Limit: p.Count, Members: s.wantMembers(kind, p)}
-	if p.Filter != nil {
-		f, err := s.mapping.Filter(kind, p.Filter)
-		if err != nil {
-			return scim.ListResponse{}, s.toSCIM(kind, "", err)
-		}
-		q.Filter = f
+	f, err := s.mapping.Filter(kind, p.Filter)
+	if err != nil {
+		return scim.ListResponse{}, s.toSCIM(kind, "", err)
 	}
+	q.Filter = f
 	recs, total, err := s.backend.Find(ctx, q)
 	if err != nil {
 		if errors.Is(err, backends.ErrUnsupported) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -121,19 +122,22 @@ func newFixture(t testing.TB, mutate ...func(*Options)) *fixture {
 	m, err := mapping.Load("../configs/mappings/entra-to-pharos.yaml")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	be, err := pharos.Driver{}.Open(ctx, backends.Config{"driver": "sqlite", "dsn": filepath.Join(dir, "pharos.db"), "init": true}, m.Schema(), hclog.NewNullLogger())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = be.Close() })
 	st, err := sqlitestate.Open(ctx, filepath.Join(dir, "state.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	logs := &bytes.Buffer{}
-	fb := &faultyBackend{Backend: be}
+	fb := &faultyBackend{}
 	o := Options{Tenant: "t", Mapping: m, Backend: fb, State: st, Owner: "test", WriteRetries: 2, RetryBase: time.Millisecond,
 		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info, JSONFormat: true})}
 	for _, f := range mutate {
 		f(&o)
 	}
+	// The store is opened with the schema of the mapping the options end
+	// up with (a test may swap the mapping).
+	be, err := pharos.Driver{}.Open(ctx, backends.Config{"driver": "sqlite", "dsn": filepath.Join(dir, "pharos.db"), "init": true}, o.Mapping.Schema(), hclog.NewNullLogger())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = be.Close() })
+	fb.Backend = be
 	return &fixture{svc: NewService(o), be: fb, state: st, logs: logs}
 }
 
@@ -563,4 +567,146 @@ func TestSCIMErrorKeepsItsCause(t *testing.T) {
 	_, err = f.svc.Get(ctx, scim.User, "no-such-id", scim.ListParams{})
 	require.ErrorIs(t, err, backends.ErrNotFound)
 	require.Equal(t, ClassNotFound, errorClass(err))
+}
+
+// The mapping's match: numbers decide which natural key a create tries
+// first, as Entra's matching precedence does. With userName first, a
+// pre-existing entry that has the userName and no externalId is the
+// create's identity: it is linked (201 with its id) instead of a 409.
+func TestMatchPrecedenceAsConfigured(t *testing.T) {
+	src, err := os.ReadFile("../configs/mappings/entra-to-pharos.yaml")
+	require.NoError(t, err)
+	swapped := strings.Replace(strings.Replace(strings.Replace(string(src),
+		"match: 1", "match: @", 1), "match: 2", "match: 1", 1), "match: @", "match: 2", 1)
+	byName, err := mapping.Parse("swapped.yaml", []byte(swapped))
+	require.NoError(t, err)
+	require.Equal(t, "userName", byName.MatchKeys(scim.User)[0].Path.String())
+
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		m      func(*Options)
+		status int
+	}{
+		{"externalId first (shipped)", func(*Options) {}, 409},
+		{"userName first", func(o *Options) { o.Mapping = byName }, 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.m)
+			old, err := f.be.Backend.Create(ctx, backends.User, map[string][]string{"login": {"ana@x.com"}, "email": {"ana@x.com"}})
+			require.NoError(t, err)
+			res, err := f.svc.Create(ctx, scim.User, user("e-ana", "ana@x.com"))
+			if tc.status == 409 {
+				require.Equal(t, 409, scimStatus(t, err))
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, old.ID, res["id"], "the existing entry, linked")
+			got, err := f.be.Backend.Get(ctx, backends.User, old.ID, false)
+			require.NoError(t, err)
+			require.Equal(t, []string{"e-ana"}, got.Attrs["external_id"])
+		})
+	}
+}
+
+// keepingMapping is the shipped Pharos mapping with the policies that keep
+// deleted entries: users disabled and marked, groups kept and marked.
+func keepingMapping(t testing.TB) *mapping.Mapping {
+	t.Helper()
+	src, err := os.ReadFile("../configs/mappings/entra-to-pharos.yaml")
+	require.NoError(t, err)
+	s := strings.Replace(string(src), "  onDelete: delete\n",
+		"  onDelete: disable\n  marker: {target: deprovisioned, value: \"1\"}\n  groups: {onDelete: keep, marker: {target: deprovisioned, value: \"1\"}}\n", 1)
+	m, err := mapping.Parse("keeping.yaml", []byte(s))
+	require.NoError(t, err)
+	require.Equal(t, mapping.OnDeleteDisable, m.OnDelete(scim.User))
+	return m
+}
+
+func group(name string, members ...string) scim.Resource {
+	list := make([]any, len(members))
+	for i, id := range members {
+		list[i] = map[string]any{"value": id}
+	}
+	return scim.Resource{"schemas": []any{scim.SchemaGroup}, "displayName": name, "externalId": "g-" + name, "members": list}
+}
+
+// A user or group Entra DELETEs is gone for SCIM whatever the policy kept
+// (RFC 7644 §3.6), and the kept entry is left alone until a POST naming it
+// restores it: the same entry, enabled, its memberships kept.
+func TestDeprovisionedIsGoneUntilRestored(t *testing.T) {
+	m := keepingMapping(t)
+	f := newFixture(t, func(o *Options) { o.Mapping = m })
+	ctx := context.Background()
+	filter := func(kind scim.Kind, expr string) int {
+		t.Helper()
+		p := scim.ListParams{Count: 10}
+		if expr != "" {
+			var err error
+			p.Filter, err = scim.ParseFilter(kind, expr)
+			require.NoError(t, err)
+		}
+		l, err := f.svc.List(ctx, kind, p)
+		require.NoError(t, err)
+		require.Len(t, l.Resources, l.TotalResults)
+		return l.TotalResults
+	}
+
+	ana, err := f.svc.Create(ctx, scim.User, user("e-ana", "ana@x.com"))
+	require.NoError(t, err)
+	id := ana["id"].(string)
+	_, err = f.svc.Create(ctx, scim.User, user("e-bo", "bo@x.com"))
+	require.NoError(t, err)
+	g, err := f.svc.Create(ctx, scim.Group, group("Sales", id))
+	require.NoError(t, err)
+	gid := g["id"].(string)
+
+	require.NoError(t, f.svc.Delete(ctx, scim.User, id))
+	_, err = f.svc.Get(ctx, scim.User, id, scim.ListParams{})
+	require.Equal(t, 404, scimStatus(t, err))
+	require.Zero(t, filter(scim.User, `userName eq "ana@x.com"`))
+	require.Zero(t, filter(scim.User, `externalId eq "e-ana"`))
+	require.Equal(t, 1, filter(scim.User, ""), "a listing without filter omits it too")
+	_, err = f.svc.Patch(ctx, scim.User, id, patch(t, `[{"op":"Replace","path":"title","value":"x"}]`))
+	require.Equal(t, 404, scimStatus(t, err))
+	require.NoError(t, f.svc.Delete(ctx, scim.User, id), "Entra's repeat of the DELETE gets its stored answer")
+	stateless := NewService(Options{Tenant: "t", Mapping: m, Backend: f.be})
+	require.Equal(t, 404, scimStatus(t, stateless.Delete(ctx, scim.User, id)), "any other DELETE of it is a 404")
+
+	kept, err := f.be.Backend.Get(ctx, backends.User, id, false)
+	require.NoError(t, err, "the row is kept")
+	require.Equal(t, []string{"0"}, kept.Attrs["active"])
+	require.Equal(t, []string{"1"}, kept.Attrs["deprovisioned"])
+	require.Empty(t, kept.Attrs["title"], "the PATCH to its old id wrote nothing")
+
+	// Another Entra object with her userName: the kept entry is not
+	// silently taken over.
+	_, err = f.svc.Create(ctx, scim.User, user("e-other", "ana@x.com"))
+	require.Equal(t, 409, scimStatus(t, err))
+	require.ErrorContains(t, err, "deprovisioned")
+
+	back, err := f.svc.Create(ctx, scim.User, user("e-ana", "ana@x.com"))
+	require.NoError(t, err)
+	require.Equal(t, id, back["id"], "restored, not created again")
+	require.Equal(t, true, back["active"])
+	got, err := f.be.Backend.Get(ctx, backends.User, id, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{"1"}, got.Attrs["active"])
+	require.Empty(t, got.Attrs["deprovisioned"])
+	members, err := f.be.Backend.Get(ctx, backends.Group, gid, true)
+	require.NoError(t, err)
+	require.Equal(t, []string{id}, members.Attrs[backends.AttrMembers], "her membership survived")
+	require.Equal(t, 1, filter(scim.User, `userName eq "ana@x.com"`))
+
+	// Groups: kept and hidden, restored by a POST of their displayName.
+	require.NoError(t, f.svc.Delete(ctx, scim.Group, gid))
+	_, err = f.svc.Get(ctx, scim.Group, gid, scim.ListParams{})
+	require.Equal(t, 404, scimStatus(t, err))
+	require.Zero(t, filter(scim.Group, `displayName eq "Sales"`))
+	g2, err := f.svc.Create(ctx, scim.Group, group("Sales"))
+	require.NoError(t, err)
+	require.Equal(t, gid, g2["id"])
+	members, err = f.be.Backend.Get(ctx, backends.Group, gid, true)
+	require.NoError(t, err)
+	require.Equal(t, []string{id}, members.Attrs[backends.AttrMembers])
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -54,11 +53,23 @@ func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) 
 // creates (they are unique attributes of the mapping, which every backend
 // enforces), so a new resource costs no lookups of its own; only when the
 // target refuses one does findExisting tell a retried create (its
-// externalId exists: apply it there) from a real conflict.
+// externalId exists: apply it there) from a real conflict, and both from a
+// value that no natural key holds (two people with one display name, in
+// AD's cn): that one is the mapping's to change, with the next
+// selectUniqueValue candidate, and never a 409.
 func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []naturalKey) (answer, error) {
 	kind := req.Kind
-	rec, err := s.create(ctx, req, keys)
-	if errors.Is(err, backends.ErrConflict) && len(keys) > 0 {
+	var rec backends.Record
+	for {
+		var err error
+		rec, err = s.create(ctx, req, keys)
+		if !errors.Is(err, backends.ErrConflict) {
+			if err != nil {
+				return answer{}, err
+			}
+			s.auditLog("create", kind, rec.ID, attrNames(req.Attrs))
+			break
+		}
 		existing, ferr := s.findExisting(ctx, req, keys)
 		if errors.Is(ferr, backends.ErrConflict) {
 			// An earlier try of this create whose client went away (its
@@ -67,25 +78,39 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 			// second pass sees it whole.
 			existing, ferr = s.findExisting(ctx, req, keys)
 		}
-		switch {
-		case ferr != nil:
+		if ferr != nil {
 			return answer{}, ferr
-		case existing == nil:
-			return answer{}, err // held by a resource the natural keys do not name
 		}
-		changes, err := s.mapping.RetriedCreateChanges(*existing, req)
+		if existing == nil {
+			// Held by an entry the natural keys do not name.
+			next, ok, nerr := req.Next()
+			switch {
+			case nerr != nil:
+				return answer{}, nerr
+			case !ok:
+				return answer{}, err
+			}
+			s.log.Debug("a unique value is taken; trying the mapping's next candidate", "kind", kind, "error", err)
+			req = next
+			continue
+		}
+		// A lost answer's retry, or a POST naming an entry a DELETE kept
+		// (a re-hire, a reassignment): restored, with its history.
+		op, changes := "create-existing", mapping.Changes{}
+		if s.mapping.Deprovisioned(kind, *existing) {
+			op = "restore"
+			changes, err = s.mapping.RestoreChanges(*existing, req)
+		} else {
+			changes, err = s.mapping.RetriedCreateChanges(*existing, req)
+		}
 		if err != nil {
 			return answer{}, err
 		}
 		if rec, err = s.apply(ctx, kind, *existing, changes); err != nil {
 			return answer{}, err
 		}
-		s.auditLog("create-existing", kind, rec.ID, nil)
-	} else {
-		if err != nil {
-			return answer{}, err
-		}
-		s.auditLog("create", kind, rec.ID, attrNames(req.Attrs))
+		s.auditLog(op, kind, rec.ID, nil)
+		break
 	}
 	res, err := s.mapping.ToResource(kind, rec)
 	if err != nil {
@@ -100,7 +125,8 @@ type naturalKey struct {
 }
 
 // naturalKeys lists the request's values of the mapping's match keys in
-// precedence order, externalId (the identity) first when the mapping has it.
+// the mapping's precedence order (its match: numbers, as Entra's "Matching
+// precedence"): the first one the request carries is its identity.
 func (s *Service) naturalKeys(req mapping.Request) []naturalKey {
 	var out []naturalKey
 	for _, k := range s.mapping.MatchKeys(req.Kind) {
@@ -108,20 +134,10 @@ func (s *Service) naturalKeys(req mapping.Request) []naturalKey {
 			out = append(out, naturalKey{k, v})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b naturalKey) int {
-		return boolInt(!isExternalID(a.Path)) - boolInt(!isExternalID(b.Path))
-	})
 	return out
 }
 
 func isExternalID(p scim.Path) bool { return p.URN == "" && p.Attr == "externalId" && p.Sub == "" }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // findExisting returns the resource that the request's identity key (the
 // first natural key) already names, or a 409 if another natural key belongs
@@ -148,6 +164,12 @@ func (s *Service) findExisting(ctx context.Context, req mapping.Request, keys []
 			continue
 		}
 		if identity == nil || identity.ID != rec.ID {
+			if s.mapping.Deprovisioned(kind, rec) {
+				// Hidden from SCIM, but it holds the value: only an
+				// operator can say whether it is the same person.
+				return nil, conflict("%s %q is held by a deprovisioned %s (id %s, kept by an earlier DELETE) with another %s; restore it in Entra with that %s, or delete the kept entry in the directory",
+					k.Path.String(), k.value, lowerKind(kind), rec.ID, keys[0].Path.String(), keys[0].Path.String())
+			}
 			return nil, conflict("%s %q is already used by another %s (id %s)", k.Path.String(), k.value, lowerKind(kind), rec.ID)
 		}
 	}
@@ -203,7 +225,7 @@ func (s *Service) Replace(ctx context.Context, kind scim.Kind, id string, in sci
 		return nil, s.toSCIM(kind, id, err)
 	}
 	op := operation{Op: "replace", Kind: kind, ID: id, Resource: in}
-	return s.run(ctx, s.modify(http.MethodPut, op, in, http.StatusOK, func(cur backends.Record) ([]backends.Change, error) {
+	return s.run(ctx, s.modify(http.MethodPut, op, in, http.StatusOK, func(cur backends.Record) (mapping.Changes, error) {
 		return s.mapping.ReplaceChanges(cur, req)
 	}))
 }
@@ -219,7 +241,7 @@ func (s *Service) Patch(ctx context.Context, kind scim.Kind, id string, ops []sc
 	if kind == scim.Group {
 		status = http.StatusNoContent
 	}
-	res, err := s.run(ctx, s.modify(http.MethodPatch, op, op.Ops, status, func(cur backends.Record) ([]backends.Change, error) {
+	res, err := s.run(ctx, s.modify(http.MethodPatch, op, op.Ops, status, func(cur backends.Record) (mapping.Changes, error) {
 		return s.mapping.PatchChanges(kind, cur, ops)
 	}))
 	if err != nil || kind == scim.Group {
@@ -232,7 +254,7 @@ func (s *Service) Patch(ctx context.Context, kind scim.Kind, id string, ops []sc
 // the current record, let the mapping say what changes, write them, and
 // answer the resource as it now is.
 func (s *Service) modify(method string, op operation, body any, status int,
-	changes func(cur backends.Record) ([]backends.Change, error)) write {
+	changes func(cur backends.Record) (mapping.Changes, error)) write {
 	kind, id := op.Kind, op.ID
 	resource := s.resourceKey(kind, id)
 	return write{
@@ -260,6 +282,8 @@ func (s *Service) modify(method string, op operation, body any, status int,
 	}
 }
 
+// get reads the current record of a write. An entry a SCIM DELETE kept is
+// not found: every later write leaves it alone (but a restoring POST).
 func (s *Service) get(ctx context.Context, kind scim.Kind, id string) (backends.Record, error) {
 	var rec backends.Record
 	err := s.withRetry(ctx, func(ctx context.Context) error {
@@ -267,12 +291,34 @@ func (s *Service) get(ctx context.Context, kind scim.Kind, id string) (backends.
 		rec, err = s.backend.Get(ctx, bkind(kind), id, false)
 		return err
 	})
+	if err == nil && s.mapping.Deprovisioned(kind, rec) {
+		return backends.Record{}, errDeprovisioned
+	}
 	return rec, err
 }
 
 // apply writes changes to cur in one Modify (none: nothing is written) and
 // returns the record as it now is, for the answer, without reading it back.
-func (s *Service) apply(ctx context.Context, kind scim.Kind, cur backends.Record, changes []backends.Change) (backends.Record, error) {
+// A rename the directory refuses because another entry holds the new
+// value of a selectUniqueValue attribute is tried with the mapping's next
+// candidate.
+func (s *Service) apply(ctx context.Context, kind scim.Kind, cur backends.Record, changes mapping.Changes) (backends.Record, error) {
+	for {
+		rec, err := s.modifyOnce(ctx, kind, cur, changes.List)
+		next, ok, nerr := changes.Next(err)
+		switch {
+		case nerr != nil:
+			return backends.Record{}, nerr
+		case !ok:
+			return rec, err
+		}
+		s.log.Debug("a unique value is taken; trying the mapping's next candidate", "kind", kind, "id", cur.ID, "error", err)
+		changes = next
+	}
+}
+
+// modifyOnce is apply's one Modify.
+func (s *Service) modifyOnce(ctx context.Context, kind scim.Kind, cur backends.Record, changes []backends.Change) (backends.Record, error) {
 	if len(changes) == 0 {
 		return cur, nil
 	}
@@ -327,19 +373,30 @@ func (s *Service) Delete(ctx context.Context, kind scim.Kind, id string) error {
 	return err
 }
 
-// deleteLocked is Delete's step.
+// deleteLocked is Delete's step: the mapping's deprovisioning policy
+// removes the entry, or keeps it marked (and a user disabled). Either way
+// the resource is gone for SCIM, and a second DELETE is a 404.
 func (s *Service) deleteLocked(ctx context.Context, kind scim.Kind, id string) error {
-	if kind == scim.User && s.mapping.OnDelete() == "disable" {
+	if s.mapping.OnDelete(kind) != mapping.OnDeleteDelete {
 		cur, err := s.get(ctx, kind, id)
 		if err != nil {
 			return err
 		}
-		changes, err := s.mapping.DisableChanges(kind, cur)
+		changes, err := s.mapping.DeprovisionChanges(kind, cur)
 		if err != nil {
 			return err
 		}
-		_, err = s.apply(ctx, kind, cur, changes)
-		return err
+		if _, err = s.modifyOnce(ctx, kind, cur, changes); err != nil {
+			return err
+		}
+		s.auditLog("deprovision", kind, id, changedNames(changes))
+		return nil
+	}
+	if s.mapping.HasMarker(kind) {
+		// Entries kept under an earlier policy are gone for SCIM too.
+		if _, err := s.get(ctx, kind, id); err != nil {
+			return err
+		}
 	}
 	attempt := 0
 	err := s.withRetry(ctx, func(ctx context.Context) error {

@@ -1,6 +1,9 @@
 package mapping
 
 import (
+	"errors"
+	"strings"
+
 	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
@@ -12,6 +15,12 @@ import (
 // applied), never raw target values: a target attribute is written only
 // when its mapped value really changes, and an attribute the mapping does
 // not name is never touched.
+//
+// A selectUniqueValue attribute (AD's cn, sAMAccountName) is written with
+// its first candidate; when the directory refuses that value because
+// another entry holds it, Request.Next (for a create) and Changes.Next
+// (for a rename) give the next candidate. The directory decides, so two
+// replicas racing for one name end with one each.
 
 // Request is a POST or PUT body in target terms, checked before the write
 // takes its locks or reads anything: the required attributes are there
@@ -23,6 +32,10 @@ type Request struct {
 	// them; for a group whose members are provisioned and given,
 	// Attrs[backends.AttrMembers] holds the member ids (possibly none).
 	Attrs map[string][]string
+
+	m   *Mapping
+	res scim.Resource
+	try int // the selectUniqueValue candidates Attrs holds
 }
 
 // NewRequest checks the required attributes of a POST or PUT body and maps
@@ -35,7 +48,7 @@ func (m *Mapping) NewRequest(kind scim.Kind, in scim.Resource) (Request, error) 
 	if err != nil {
 		return Request{}, err
 	}
-	return Request{Kind: kind, Attrs: attrs}, nil
+	return Request{Kind: kind, Attrs: attrs, m: m, res: in}, nil
 }
 
 // Value is the request's first value of target attribute attr ("" when it
@@ -47,42 +60,166 @@ func (r Request) Value(attr string) string {
 	return ""
 }
 
+// Next is the request with the next candidates of its selectUniqueValue
+// attributes, for a create that the directory refused on a value no SCIM
+// key holds; false when the mapping has none, or none is left.
+func (r Request) Next() (Request, bool, error) {
+	if r.m == nil || r.try+1 >= r.m.tries(r.Kind, nil) {
+		return r, false, nil
+	}
+	attrs, err := r.m.toAttrsAt(r.Kind, r.res, r.try+1)
+	if err != nil {
+		return r, false, err
+	}
+	r.Attrs, r.try = attrs, r.try+1
+	return r, true, nil
+}
+
+// tries is how many values the kind's selectUniqueValue attributes give
+// (those among changes only, when changes is not nil); 1 when none.
+func (m *Mapping) tries(kind scim.Kind, changes []backends.Change) int {
+	km, err := m.kindMap(kind)
+	if err != nil {
+		return 1
+	}
+	n := 1
+	for _, a := range km.attrs {
+		if a.candidates == nil || (changes != nil && !changesAttr(changes, a.target)) {
+			continue
+		}
+		n = max(n, a.tries())
+	}
+	return n
+}
+
+func changesAttr(changes []backends.Change, attr string) bool {
+	for _, c := range changes {
+		if strings.EqualFold(c.Attr, attr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Changes are the target changes of one write, in order.
+type Changes struct {
+	List []backends.Change
+	// build makes the changes with the selectUniqueValue candidates of
+	// try; nil when the write changes no such attribute.
+	build func(try int) ([]backends.Change, error)
+	m     *Mapping
+	kind  scim.Kind
+	try   int
+}
+
+// Next is the write with the next candidates of its selectUniqueValue
+// attributes, when err is the directory refusing one of their values
+// because another entry holds it (a rename to a name taken); false for any
+// other error, or when no candidate is left.
+func (c Changes) Next(err error) (Changes, bool, error) {
+	var ce *backends.ConflictError
+	if c.build == nil || !errors.As(err, &ce) || !c.m.isUnique(c.kind, ce.Attr) || c.try+1 >= c.m.tries(c.kind, c.List) {
+		return c, false, nil
+	}
+	list, err := c.build(c.try + 1)
+	if err != nil {
+		return c, false, err
+	}
+	c.List, c.try = list, c.try+1
+	return c, true, nil
+}
+
+// isUnique reports whether attr is a selectUniqueValue target of kind.
+func (m *Mapping) isUnique(kind scim.Kind, attr string) bool {
+	km, err := m.kindMap(kind)
+	if err != nil {
+		return false
+	}
+	for _, a := range km.attrs {
+		if a.candidates != nil && strings.EqualFold(a.target, attr) {
+			return true
+		}
+	}
+	return false
+}
+
+// changes runs build for the first try and keeps it for Next when the
+// changes write a selectUniqueValue attribute.
+func (m *Mapping) changes(kind scim.Kind, build func(try int) ([]backends.Change, error)) (Changes, error) {
+	list, err := build(0)
+	if err != nil {
+		return Changes{}, err
+	}
+	c := Changes{List: list, m: m, kind: kind}
+	if m.tries(kind, list) > 1 {
+		c.build = build
+	}
+	return c, nil
+}
+
 // ReplaceChanges are the changes a SCIM PUT makes to cur: every mapped
 // attribute becomes the request's (one it omits is cleared); group members
 // are replaced only when the request carries them.
-func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) ([]backends.Change, error) {
+func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, error) {
 	old, err := m.mapped(req.Kind, cur)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
-	changes := Diff(old, req.Attrs)
-	if ids, ok := req.Attrs[backends.AttrMembers]; ok && m.members {
-		changes = append(changes, backends.Change{Op: backends.Replace, Attr: backends.AttrMembers, Values: ids})
+	return m.changes(req.Kind, func(try int) ([]backends.Change, error) {
+		next, err := req.at(try)
+		if err != nil {
+			return nil, err
+		}
+		changes := Diff(old, next)
+		if ids, ok := next[backends.AttrMembers]; ok && m.members {
+			changes = append(changes, backends.Change{Op: backends.Replace, Attr: backends.AttrMembers, Values: ids})
+		}
+		return changes, nil
+	})
+}
+
+// at is the request's attributes with the selectUniqueValue candidates of
+// try.
+func (r Request) at(try int) (map[string][]string, error) {
+	if try == r.try {
+		return r.Attrs, nil
 	}
-	return changes, nil
+	return r.m.toAttrsAt(r.Kind, r.res, try)
 }
 
 // RetriedCreateChanges are the changes that bring cur, the entry an
 // earlier try of a create made (its answer lost), up to the create's
 // request: only the attributes the request carries are written, since a
 // create says nothing about the others, and its members are added.
-func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) ([]backends.Change, error) {
+func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) (Changes, error) {
 	old, err := m.mapped(req.Kind, cur)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
-	next := make(map[string][]string, len(old)+len(req.Attrs))
-	for k, v := range old {
+	return m.changes(req.Kind, func(try int) ([]backends.Change, error) {
+		attrs, err := req.at(try)
+		if err != nil {
+			return nil, err
+		}
+		return m.overlay(old, old, attrs), nil
+	})
+}
+
+// overlay is the changes from old to base with attrs written over it, and
+// attrs' members added.
+func (m *Mapping) overlay(old, base, attrs map[string][]string) []backends.Change {
+	next := make(map[string][]string, len(base)+len(attrs))
+	for k, v := range base {
 		next[k] = v
 	}
-	for k, v := range req.Attrs {
+	for k, v := range attrs {
 		next[k] = v
 	}
 	changes := Diff(old, next)
-	if ids := req.Attrs[backends.AttrMembers]; len(ids) > 0 && m.members {
+	if ids := attrs[backends.AttrMembers]; len(ids) > 0 && m.members {
 		changes = append(changes, backends.Change{Op: backends.Add, Attr: backends.AttrMembers, Values: ids})
 	}
-	return changes, nil
+	return changes
 }
 
 // PatchChanges are the changes a SCIM PATCH makes to cur: the operations
@@ -91,29 +228,38 @@ func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) ([]back
 // operations go to the target as they are, in order, without the member
 // list being read; an add of no member is no change. Errors are
 // *scim.Error 400 naming the operation.
-func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.PatchOp) ([]backends.Change, error) {
+func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.PatchOp) (Changes, error) {
 	res, err := m.ToResource(kind, cur)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
 	// The baseline, before ApplyPatch changes res in place.
 	old, err := m.ToAttrs(kind, res)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
+	delete(old, backends.AttrMembers)
 	members, err := scim.ApplyPatch(kind, res, ops)
 	if err != nil {
-		return nil, err
+		return Changes{}, err
 	}
-	next, err := m.ToAttrs(kind, res)
-	if err != nil {
-		return nil, err
-	}
-	delete(next, backends.AttrMembers)
-	changes := Diff(old, next)
-	if !m.members {
+	return m.changes(kind, func(try int) ([]backends.Change, error) {
+		next, err := m.toAttrsAt(kind, res, try)
+		if err != nil {
+			return nil, err
+		}
+		delete(next, backends.AttrMembers)
+		changes := Diff(old, next)
+		if m.members {
+			changes = appendMembers(changes, members)
+		}
 		return changes, nil
-	}
+	})
+}
+
+// appendMembers adds a PATCH's member operations, in order; an add of no
+// member is no change.
+func appendMembers(changes []backends.Change, members []scim.MemberChange) []backends.Change {
 	for _, mc := range members {
 		c := backends.Change{Attr: backends.AttrMembers, Values: mc.IDs}
 		switch mc.Op {
@@ -129,12 +275,12 @@ func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.P
 		}
 		changes = append(changes, c)
 	}
-	return changes, nil
+	return changes
 }
 
-// DisableChanges are the changes that keep cur but make it inactive, as
-// the deprovisioning policy "disable" does on a SCIM DELETE: whatever the
-// mapping stores for active=false (a flag, a bit of a bit mask).
+// DisableChanges are the changes that keep cur but make it inactive:
+// whatever the mapping stores for active=false (a flag, a bit of a bit
+// mask).
 func (m *Mapping) DisableChanges(kind scim.Kind, cur backends.Record) ([]backends.Change, error) {
 	res, err := m.ToResource(kind, cur)
 	if err != nil {

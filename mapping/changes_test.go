@@ -65,7 +65,7 @@ func TestPatchChanges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := m.PatchChanges(tc.kind, tc.cur, mustPatch(t, tc.kind, tc.ops))
 			require.NoError(t, err)
-			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.want, got.List)
 		})
 	}
 
@@ -90,7 +90,7 @@ groups:
 		got, err := nm.PatchChanges(scim.Group, backends.Record{Kind: backends.Group, ID: "g", Attrs: map[string][]string{"name": {"S"}}},
 			mustPatch(t, scim.Group, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"1"}]}]}`))
 		require.NoError(t, err)
-		require.Empty(t, got)
+		require.Empty(t, got.List)
 	})
 }
 
@@ -108,7 +108,7 @@ func TestReplaceChanges(t *testing.T) {
 	require.Equal(t, []backends.Change{
 		{Op: backends.Replace, Attr: "cards"},
 		{Op: backends.Replace, Attr: "title"},
-	}, got)
+	}, got.List)
 
 	groups := func(body string) []backends.Change {
 		t.Helper()
@@ -116,7 +116,7 @@ func TestReplaceChanges(t *testing.T) {
 		require.NoError(t, err)
 		got, err := m.ReplaceChanges(backends.Record{Kind: backends.Group, ID: "g", Attrs: map[string][]string{"name": {"Sales"}}}, req)
 		require.NoError(t, err)
-		return got
+		return got.List
 	}
 	require.Empty(t, groups(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Sales"}`))
 	require.Equal(t, []backends.Change{{Op: backends.Replace, Attr: backends.AttrMembers, Values: []string{}}},
@@ -141,7 +141,7 @@ func TestRetriedCreateChanges(t *testing.T) {
 	require.NoError(t, err)
 	got, err := m.RetriedCreateChanges(alice(), req)
 	require.NoError(t, err)
-	require.Equal(t, []backends.Change{{Op: backends.Replace, Attr: "display_name", Values: []string{"Alice Jones"}}}, got,
+	require.Equal(t, []backends.Change{{Op: backends.Replace, Attr: "display_name", Values: []string{"Alice Jones"}}}, got.List,
 		"title and cards, which the create does not carry, are kept")
 
 	greq, err := m.NewRequest(scim.Group, mustDecode(t, scim.Group,
@@ -149,7 +149,7 @@ func TestRetriedCreateChanges(t *testing.T) {
 	require.NoError(t, err)
 	got, err = m.RetriedCreateChanges(backends.Record{Kind: backends.Group, ID: "g", Attrs: map[string][]string{"name": {"Sales"}}}, greq)
 	require.NoError(t, err)
-	require.Equal(t, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{"1"}}}, got)
+	require.Equal(t, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{"1"}}}, got.List)
 }
 
 // Disabling writes what the mapping stores for active=false, and nothing

@@ -12,20 +12,26 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
-// Deprovisioning choices for a SCIM DELETE of a user.
+// Deprovisioning policies: what a SCIM DELETE does to the entry. Whatever
+// the policy, the resource is gone for SCIM (docs/design.md, "Deprovisioning").
 const (
-	OnDeleteDelete  = "delete"
+	// OnDeleteDelete removes the entry (users and groups; the default).
+	OnDeleteDelete = "delete"
+	// OnDeleteDisable keeps a user's entry, writes active=false and the
+	// deprovisioned marker.
 	OnDeleteDisable = "disable"
+	// OnDeleteKeep keeps a group's entry (and its members) and writes the
+	// deprovisioned marker.
+	OnDeleteKeep = "keep"
 )
 
 // Mapping is a compiled mapping file. It is immutable after Parse and safe
 // for concurrent use; reloading means compiling a new one and swapping it.
 type Mapping struct {
-	name     string
-	users    *kindMap
-	groups   *kindMap
-	members  bool
-	onDelete string
+	name    string
+	users   *kindMap
+	groups  *kindMap
+	members bool
 }
 
 // MatchKey is an attribute Entra may match on, in precedence order.
@@ -47,6 +53,16 @@ type kindMap struct {
 	// attrPaths holds every path an expression passes to attr(), parsed
 	// at load time.
 	attrPaths map[string]scim.Path
+	// onDelete is the kind's deprovisioning policy; marker, when set,
+	// marks the entries a SCIM DELETE kept (hidden from SCIM).
+	onDelete string
+	marker   *marker
+}
+
+// marker is the target attribute and value that mark a kept entry as
+// deprovisioned.
+type marker struct {
+	attr, value string
 }
 
 // valueKind says how a SCIM value is converted when no transform is given.
@@ -80,6 +96,26 @@ type attribute struct {
 	readsOthers bool
 	toTarget    *program
 	fromTarget  *program
+	// candidates are selectUniqueValue's expressions: the value written
+	// is the first one the directory accepts (see Request.Next).
+	candidates []*program
+}
+
+// Bounds of selectUniqueValue: how many candidates a list may hold, and
+// how many values a create or rename tries in all (the last candidate,
+// when it counts with n, is tried until then).
+const (
+	maxCandidates  = 20
+	maxUniqueTries = 100
+)
+
+// tries is how many values the attribute's candidates give.
+func (a *attribute) tries() int {
+	k := len(a.candidates)
+	if k > 0 && a.candidates[k-1].usesN {
+		return maxUniqueTries
+	}
+	return k
 }
 
 // label names the attribute in SCIM error details: its path and target.
@@ -154,7 +190,7 @@ func (k *kindSpec) pos() (string, int, int) {
 }
 
 func (c *compiler) compile(spec *fileSpec) *Mapping {
-	m := &Mapping{members: true, onDelete: OnDeleteDelete}
+	m := &Mapping{members: true}
 	if spec.users != nil {
 		m.users = c.compileKind(spec.users, scim.User)
 		c.requireMatch(m.users, spec.users, "userName", "userName is Entra's default matching attribute (userPrincipalName)")
@@ -167,18 +203,58 @@ func (c *compiler) compile(spec *fileSpec) *Mapping {
 			m.members = spec.groups.members.v
 		}
 	}
-	if f := spec.onDelete; f.set {
+	if m.users != nil {
+		c.compileDeprovision(m.users, spec.users, spec.deprovUsers, OnDeleteDisable)
+	}
+	if m.groups != nil {
+		c.compileDeprovision(m.groups, spec.groups, spec.deprovGroups, OnDeleteKeep)
+	}
+	return m
+}
+
+// compileDeprovision checks one kind's policy (delete, or keep, which
+// users spell disable) and its marker: a policy that keeps the entry needs
+// a marker to hide it by, in an attribute that no SCIM attribute maps.
+func (c *compiler) compileDeprovision(km *kindMap, spec *kindSpec, ds deprovisionSpec, keep string) {
+	km.onDelete = OnDeleteDelete
+	if f := ds.onDelete; f.set {
 		switch f.v {
-		case OnDeleteDelete, OnDeleteDisable:
-			m.onDelete = f.v
+		case OnDeleteDelete, keep:
+			km.onDelete = f.v
 		default:
-			c.errorAt(f, "must be delete or disable, not %q", f.v)
+			c.errorAt(f, "must be %s or %s, not %q", OnDeleteDelete, keep, f.v)
 		}
-		if f.v == OnDeleteDisable && spec.users != nil && !mapsPath(spec.users, "active") {
+		if f.v == OnDeleteDisable && keep == OnDeleteDisable && !mapsPath(spec, "active") {
 			c.errorAt(f, "disable writes active=false, but users maps no active attribute")
 		}
 	}
-	return m
+	mk := ds.marker
+	if !mk.set {
+		if km.onDelete == keep {
+			c.errorAt(ds.onDelete, "%s keeps the entry of a deleted %s: add marker: {target: <attribute>, value: <value>} (how the kept entry is told apart and hidden from SCIM)",
+				keep, strings.ToLower(string(km.kind)))
+		}
+		return
+	}
+	switch {
+	case !mk.target.set || strings.TrimSpace(mk.target.v) == "":
+		c.errorAt(mk, "marker needs a target: the attribute (or column) that marks a deprovisioned entry")
+	case !mk.value.set || mk.value.v == "":
+		c.errorAt(mk, "marker needs a value: what the target holds on a deprovisioned entry")
+	default:
+		for _, a := range km.attrs {
+			if strings.EqualFold(a.target, mk.target.v) {
+				c.errorAt(mk.target, "%s is mapped to %s already; the marker needs an attribute of its own", mk.target.v, a.label())
+				return
+			}
+		}
+		km.marker = &marker{attr: strings.TrimSpace(mk.target.v), value: mk.value.v}
+	}
+}
+
+func (m markerSpec) pos() (string, int, int) {
+	line, col := position(m.node)
+	return m.path, line, col
 }
 
 // mapsPath reports whether the file as written maps path (before any
@@ -280,7 +356,7 @@ func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attri
 	} else {
 		a.computed = true
 		switch {
-		case !as.toTarget.set && !hasErrorAt(c.errs, as.path+".scim"):
+		case !as.toTarget.set && !as.selectUnique.set && !hasErrorAt(c.errs, as.path+".scim"):
 			c.errorAt(as, "scim is missing: name the SCIM attribute this maps (e.g. scim: userName), or give a toTarget expression to compute the target from other attributes")
 		case as.fromTarget.set:
 			c.errorAt(as.fromTarget, "a computed attribute (no scim) has nothing to read back into; remove fromTarget")
@@ -340,6 +416,9 @@ func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attri
 			}
 		}
 	}
+	if as.selectUnique.set {
+		c.compileCandidates(km, a, as, kind)
+	}
 	if as.fromTarget.set && !a.computed {
 		p, err := compileExpr(as.fromTarget.v, fromEnv{})
 		switch {
@@ -355,6 +434,54 @@ func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attri
 		return nil
 	}
 	return a
+}
+
+// compileCandidates compiles selectUniqueValue: like Entra's
+// SelectUniqueValue, the candidates of a computed, directory-unique
+// attribute that is not a SCIM key (AD's cn and sAMAccountName), tried in
+// order until the directory accepts one.
+func (c *compiler) compileCandidates(km *kindMap, a *attribute, as *attrSpec, kind scim.Kind) {
+	su := as.selectUnique
+	switch {
+	case as.scim.set:
+		c.errorAt(su, "selectUniqueValue computes a value of its own from other attributes (attr()); remove scim")
+		return
+	case as.toTarget.set:
+		c.errorAt(su, "give toTarget or selectUniqueValue, not both")
+		return
+	case a.multi:
+		c.errorAt(su, "selectUniqueValue picks one value; remove multiValued")
+		return
+	case len(su.v) == 0:
+		c.errorAt(su, "selectUniqueValue needs at least one candidate expression")
+		return
+	case len(su.v) > maxCandidates:
+		c.errorAt(su, "selectUniqueValue takes at most %d candidates, not %d", maxCandidates, len(su.v))
+		return
+	}
+	for i, f := range su.v {
+		if !f.set {
+			continue // reported by the decoder
+		}
+		p, err := compileExpr(f.v, uniqueEnv{})
+		if err != nil {
+			c.errorAt(f, "candidate does not compile: %v", oneLine(err))
+			continue
+		}
+		if p.usesN && i != len(su.v)-1 {
+			c.errorAt(f, "only the last candidate may count with n")
+		}
+		for _, s := range p.attrs {
+			pp, err := scim.ParsePath(kind, s)
+			if err != nil {
+				c.errorAt(f, "attr(%q): %s", s, scimDetail(err))
+				continue
+			}
+			km.attrPaths[s] = pp
+		}
+		a.candidates = append(a.candidates, p)
+	}
+	a.readsOthers = true
 }
 
 // checkPath parses and classifies the SCIM path of a mapped attribute.
@@ -505,10 +632,16 @@ func (m *Mapping) Name() string { return m.name }
 // Members reports whether group membership is provisioned.
 func (m *Mapping) Members() bool { return m.members }
 
-// OnDelete says what a SCIM DELETE of a user does: OnDeleteDelete removes
-// the entry, OnDeleteDisable keeps it and writes active=false through the
-// active mapping.
-func (m *Mapping) OnDelete() string { return m.onDelete }
+// OnDelete says what a SCIM DELETE of kind does: OnDeleteDelete removes
+// the entry; OnDeleteDisable (users) and OnDeleteKeep (groups) keep it,
+// marked (DeprovisionChanges).
+func (m *Mapping) OnDelete(kind scim.Kind) string {
+	km, err := m.kindMap(kind)
+	if err != nil {
+		return OnDeleteDelete
+	}
+	return km.onDelete
+}
 
 // Schema tells the backend where each kind lives and which attributes the
 // mapping writes.
@@ -525,6 +658,9 @@ func (km *kindMap) schema() backends.KindSchema {
 			Unique: a.match > 0,
 			Ref:    backends.Kind(a.ref),
 		})
+	}
+	if km.marker != nil {
+		ks.Attrs = append(ks.Attrs, backends.AttrSchema{Name: km.marker.attr})
 	}
 	return ks
 }

@@ -22,6 +22,9 @@ type reader struct {
 	// attr is attrFunc bound once: a method value allocates, and every
 	// transform of the resource needs it.
 	attr func(...any) any
+	// try selects the value of selectUniqueValue attributes: 0 for the
+	// first candidate, then the next one after each refusal.
+	try int
 }
 
 // attrFn returns attr() for toTarget expressions over this resource.
@@ -100,10 +103,57 @@ func (a *attribute) targetValues(rd *reader) ([]string, error) {
 			return nil, nil
 		}
 	}
+	if a.candidates != nil {
+		return a.candidate(rd, rd.try)
+	}
 	if a.toTarget == nil {
 		return a.convert(v, nil)
 	}
 	return a.convert(v, rd.attrFn())
+}
+
+// candidate is the value of selectUniqueValue's try: candidate try, or,
+// once the list is used up, the last candidate counting with n (n is 1 in
+// its first try). Every candidate after the first sees the first one's
+// result as value. Past the last try there is no value.
+func (a *attribute) candidate(rd *reader, try int) ([]string, error) {
+	k := len(a.candidates)
+	if try >= a.tries() {
+		return nil, nil
+	}
+	first, err := a.runCandidate(0, uniqueEnv{Attr: rd.attrFn(), N: 1})
+	if err != nil || try == 0 {
+		return a.candidateValues(first, err)
+	}
+	idx, n := try, 1
+	if try >= k-1 {
+		idx, n = k-1, try-(k-1)+1
+	}
+	out, err := a.runCandidate(idx, uniqueEnv{Value: exprValue(first), Attr: rd.attrFn(), N: n})
+	return a.candidateValues(out, err)
+}
+
+func (a *attribute) runCandidate(i int, env uniqueEnv) (any, error) {
+	out, err := a.candidates[i].run(env)
+	if err != nil {
+		return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidValue,
+			"attribute %s: the mapping's selectUniqueValue candidate %d failed: %s", a.label(), i+1, err)
+	}
+	return out, nil
+}
+
+func (a *attribute) candidateValues(out any, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	vals, err := toStrings(out)
+	if err != nil {
+		return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "attribute %s: %s", a.label(), err)
+	}
+	if len(vals) > 1 {
+		return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "attribute %s takes one value, got %d", a.label(), len(vals))
+	}
+	return vals, nil
 }
 
 // convert turns one SCIM value (nil for a computed attribute) into target
@@ -225,11 +275,16 @@ func appendStrings(out []string, v any, depth int) ([]string, error) {
 // target cannot hold, gives a *scim.Error 400 invalidValue naming the
 // attribute.
 func (m *Mapping) ToAttrs(kind scim.Kind, r scim.Resource) (map[string][]string, error) {
+	return m.toAttrsAt(kind, r, 0)
+}
+
+// toAttrsAt is ToAttrs with the selectUniqueValue attributes at their try.
+func (m *Mapping) toAttrsAt(kind scim.Kind, r scim.Resource, try int) (map[string][]string, error) {
 	km, err := m.kindMap(kind)
 	if err != nil {
 		return nil, err
 	}
-	rd := &reader{km: km, r: r}
+	rd := &reader{km: km, r: r, try: try}
 	out := make(map[string][]string, len(km.attrs)+1)
 	for _, a := range km.attrs {
 		vals, err := a.targetValues(rd)

@@ -56,6 +56,16 @@ type toEnv struct {
 	Attr func(args ...any) any `expr:"attr"`
 }
 
+// uniqueEnv is what a selectUniqueValue candidate sees: attr() as in
+// toTarget; value, the first candidate's result (nil in the first); and n,
+// the number of the try of the last candidate (1, 2, …), so that it can
+// count until the directory accepts a value: Join(" ", value, n + 1).
+type uniqueEnv struct {
+	Value any                   `expr:"value"`
+	Attr  func(args ...any) any `expr:"attr"`
+	N     int                   `expr:"n"`
+}
+
 // fromEnv is what a fromTarget expression sees.
 type fromEnv struct {
 	// Value is the target value: a string for a single-valued attribute,
@@ -73,6 +83,8 @@ type program struct {
 	// attrs are the paths passed to attr(), as written; each was parsed
 	// at load time into kindMap.attrPaths.
 	attrs []string
+	// usesN is set when the expression reads n (selectUniqueValue).
+	usesN bool
 }
 
 // vms holds VMs between runs: a fresh one allocates its stack and
@@ -137,7 +149,7 @@ func compileExpr(src string, env any) (*program, error) {
 	if len(g.errs) > 0 {
 		return nil, errors.Join(g.errs...)
 	}
-	return &program{src: src, prog: prog, attrs: g.attrs}, nil
+	return &program{src: src, prog: prog, attrs: g.attrs, usesN: g.usesN}, nil
 }
 
 // addFunc replaces the `+` operator, see guard.
@@ -155,11 +167,16 @@ const addFunc = "__add"
 //     anyway (its predicates: reduce, groupBy, sortBy, sum).
 type guard struct {
 	attrs []string
+	usesN bool
 	errs  []error
 }
 
 func (g *guard) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "n" {
+			g.usesN = true
+		}
 	case *ast.BinaryNode:
 		if n.Operator == "+" {
 			ast.Patch(node, &ast.CallNode{

@@ -20,23 +20,31 @@ var cmpOps = map[string]backends.CmpOp{
 // `members.value`) backends.AttrMembers. A mapped attribute becomes its
 // target, and the value is converted exactly as ToAttrs converts it for a
 // write, so `active eq true` finds what writing active=true stored.
-// and/or/not are kept. A filter on an attribute the mapping does not map
-// (or SCIM does not know) can match nothing, so it becomes backends.None{}:
-// an empty answer, never a wider one. A comparison that cannot be
-// translated faithfully (ordering or substring operators through a
-// transform, gt on a boolean, any filter on a value computed from other
-// attributes) gives *scim.Error 400 invalidFilter naming attribute and
-// operator. A nil filter gives a nil expression (everything).
+// and/or/not are kept. A filter on an attribute the tenant's mapping does
+// not store (or SCIM does not know, or meta, or members when membership is
+// not provisioned) gives *scim.Error 400 invalidFilter naming the
+// attribute: the target cannot answer it, and an empty list would tell the
+// client that nothing matches. A comparison that cannot be translated
+// faithfully (ordering or substring operators through a transform, gt on a
+// boolean, any filter on a value computed from other attributes) gives the
+// same error naming attribute and operator. A comparison that no record
+// can satisfy (id eq "") becomes backends.None{}. A nil filter gives a nil
+// expression (everything). Entries a SCIM DELETE kept (the deprovision
+// marker) are excluded from every query, a nil filter's too.
 func (m *Mapping) Filter(kind scim.Kind, f scim.Filter) (backends.Expr, error) {
 	km, err := m.kindMap(kind)
 	if err != nil {
 		return nil, err
 	}
 	if f == nil {
-		return nil, nil
+		return km.visible(nil), nil
 	}
 	t := &translator{m: m, km: km}
-	return t.translate(f, 0)
+	x, err := t.translate(f, 0)
+	if err != nil {
+		return nil, err
+	}
+	return km.visible(x), nil
 }
 
 type translator struct {
@@ -126,7 +134,8 @@ func (t *translator) compare(c scim.Compare) (backends.Expr, error) {
 	case t.km.kind == scim.Group && p.URN == "" && strings.EqualFold(p.Attr, "members") && p.Filter == nil &&
 		(p.Sub == "" || strings.EqualFold(p.Sub, "value")):
 		if !t.m.members {
-			return backends.None{}, nil
+			return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidFilter,
+				"cannot filter on members: this tenant's mapping does not provision group membership (groups.members is false)")
 		}
 		return idCompare(backends.AttrMembers, "members", op, c.Value)
 	}
@@ -136,12 +145,18 @@ func (t *translator) compare(c scim.Compare) (backends.Expr, error) {
 	// `emails.value eq x` with only emails[type eq "work"].value mapped:
 	// a stored work email equal to x is an email of the user, so the
 	// element mappings answer it soundly (never wider), OR-ed together.
-	if p.Filter == nil && p.Sub != "" && (op == backends.Eq || op == backends.Co || op == backends.Sw || op == backends.Ew || op == backends.Pr) {
+	// Other operators cannot be answered from some of the elements (the
+	// work email differing from x says nothing of the others).
+	if p.Filter == nil && p.Sub != "" {
 		var out backends.Expr
 		for _, a := range t.km.attrs {
 			if a.computed || a.path.Filter == nil || !strings.EqualFold(a.path.URN, p.URN) ||
 				!strings.EqualFold(a.path.Attr, p.Attr) || !strings.EqualFold(a.path.Sub, p.Sub) {
 				continue
+			}
+			if op != backends.Eq && op != backends.Co && op != backends.Sw && op != backends.Ew && op != backends.Pr {
+				return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidFilter,
+					"cannot filter on %s with %s: this tenant's mapping stores only some elements of %s", p.String(), op, p.Attr)
 			}
 			x, err := t.attrCompare(a, c, op)
 			if err != nil {
@@ -157,7 +172,8 @@ func (t *translator) compare(c scim.Compare) (backends.Expr, error) {
 			return out, nil
 		}
 	}
-	return backends.None{}, nil
+	return nil, scim.Errorf(http.StatusBadRequest, scim.InvalidFilter,
+		"cannot filter on %s: this tenant's mapping does not store it", p.String())
 }
 
 // lookup finds the attribute mapping a filter path names.

@@ -61,7 +61,6 @@ func TestFilter(t *testing.T) {
 		{"work email", scim.User, `emails[type eq "work"].value eq "user@contoso.com"`, eq("email", "user@contoso.com")},
 		{"work email, RFC form", scim.User, `emails[type eq "work" and value eq "user@contoso.com"]`, eq("email", "user@contoso.com")},
 		{"any email", scim.User, `emails.value eq "a@x"`, backends.Or{Left: eq("email", "a@x"), Right: eq("home_email", "a@x")}},
-		{"any email, ne is not translated", scim.User, `emails.value ne "a@x"`, backends.None{}},
 		{"group probe", scim.Group, `displayName eq "5b0f4b30-25d5-4d3c-a5a8-c5e2f0c8c5a0"`, eq("name", "5b0f4b30-25d5-4d3c-a5a8-c5e2f0c8c5a0")},
 		{"group by externalId", scim.Group, `externalId eq "MyGroup"`, eq("external_id", "MyGroup")},
 		{"group member", scim.Group, `members eq "u1"`, backends.Cmp{Attr: backends.AttrMembers, Op: backends.Eq, Value: "u1"}},
@@ -99,18 +98,10 @@ func TestFilter(t *testing.T) {
 		{"not", scim.User, `not (title eq "x")`, backends.Not{X: eq("title", "x")}},
 		{"precedence", scim.User, `title eq "a" or title eq "b" and userName eq "c"`,
 			backends.Or{Left: eq("title", "a"), Right: backends.And{Left: eq("title", "b"), Right: eq("login", "c")}}},
-		{"unmapped attribute", scim.User, `preferredLanguage eq "en"`, backends.None{}},
-		{"unknown attribute", scim.User, `favouriteColour eq "blue"`, backends.None{}},
-		{"unknown extension", scim.User, `urn:example:other:2.0:User:x eq "1"`, backends.None{}},
-		{"unmapped element", scim.User, `phoneNumbers[type eq "work"].value eq "1"`, backends.None{}},
-		{"meta", scim.User, `meta.lastModified gt "2011-05-13T04:42:34Z"`, backends.None{}},
-		{"and with unmapped", scim.User, `userName eq "a" and nickName2 eq "b"`, backends.None{}},
-		{"or with unmapped", scim.User, `nickName2 eq "b" or userName eq "a"`, eq("login", "a")},
-		{"or with unmapped on the right", scim.User, `userName eq "a" or nickName2 eq "b"`, eq("login", "a")},
-		{"not unmapped is not everything", scim.User, `not (nickName2 eq "b")`, backends.None{}},
-		{"not of an or with unmapped", scim.User, `not (userName eq "a" and nickName2 eq "b")`, backends.None{}},
-		{"members not a user attribute", scim.User, `members eq "x"`, backends.None{}},
 		{"id eq empty", scim.User, `id eq ""`, backends.None{}},
+		{"and with a term no record satisfies", scim.User, `userName eq "a" and id eq ""`, backends.None{}},
+		{"or with a term no record satisfies", scim.User, `id eq "" or userName eq "a"`, eq("login", "a")},
+		{"not of a term no record satisfies is not everything", scim.User, `not (id eq "")`, backends.None{}},
 		{"members eq null", scim.Group, `members eq null`, backends.None{}},
 	}
 	for _, tt := range tests {
@@ -216,12 +207,46 @@ func TestFilterErrors(t *testing.T) {
 }
 
 // TestFilterWithoutMembers: with membership not provisioned, a member
-// filter can match nothing.
+// filter is a 400 saying so, not an empty list.
 func TestFilterWithoutMembers(t *testing.T) {
 	m := mustParse(t, minimalUsers+"groups:\n  target: {t: 1}\n  members: false\n  attributes:\n    - {scim: displayName, target: n, match: 1}\n")
 	f, err := scim.ParseFilter(scim.Group, `members eq "u1"`)
 	require.NoError(t, err)
-	got, err := m.Filter(scim.Group, f)
-	require.NoError(t, err)
-	require.Equal(t, backends.None{}, got)
+	_, err = m.Filter(scim.Group, f)
+	var se *scim.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, scim.InvalidFilter, se.ScimType)
+	require.Contains(t, se.Detail, "groups.members is false")
+}
+
+// TestFilterOnWhatIsNotStored: a filter the target cannot answer is a 400
+// naming the attribute, never a silent empty list (a client would take it
+// for "no such user"), wherever the term stands.
+func TestFilterOnWhatIsNotStored(t *testing.T) {
+	m := mustParse(t, filterMapping)
+	for _, tc := range []struct {
+		name, filter, want string
+	}{
+		{"unmapped attribute", `preferredLanguage eq "en"`, "cannot filter on preferredLanguage: this tenant's mapping does not store it"},
+		{"unknown attribute", `favouriteColour eq "blue"`, "cannot filter on favouriteColour:"},
+		{"unknown extension", `urn:example:other:2.0:User:x eq "1"`, "cannot filter on urn:example:other:2.0:User:x:"},
+		{"unmapped element", `phoneNumbers[type eq "work"].value eq "1"`, `cannot filter on phoneNumbers[type eq "work"].value:`},
+		{"meta", `meta.lastModified gt "2011-05-13T04:42:34Z"`, "cannot filter on meta.lastModified:"},
+		{"and with unmapped", `userName eq "a" and nickName2 eq "b"`, "cannot filter on nickName2:"},
+		{"or with unmapped", `nickName2 eq "b" or userName eq "a"`, "cannot filter on nickName2:"},
+		{"not unmapped", `not (nickName2 eq "b")`, "cannot filter on nickName2:"},
+		{"members is not a user attribute", `members eq "x"`, "cannot filter on members:"},
+		{"any email, ne", `emails.value ne "a@x"`, "cannot filter on emails.value with ne: this tenant's mapping stores only some elements of emails"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := scim.ParseFilter(scim.User, tc.filter)
+			require.NoError(t, err)
+			_, err = m.Filter(scim.User, f)
+			var se *scim.Error
+			require.ErrorAs(t, err, &se)
+			require.Equal(t, http.StatusBadRequest, se.Status)
+			require.Equal(t, scim.InvalidFilter, se.ScimType)
+			require.Contains(t, se.Detail, tc.want)
+		})
+	}
 }

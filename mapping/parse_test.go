@@ -67,7 +67,8 @@ func TestPharosMapping(t *testing.T) {
 		t.Fatalf("Schema() (-want +got):\n%s", diff)
 	}
 	require.True(t, m.Members())
-	require.Equal(t, OnDeleteDelete, m.OnDelete())
+	require.Equal(t, OnDeleteDelete, m.OnDelete(scim.User))
+	require.Equal(t, OnDeleteDelete, m.OnDelete(scim.Group))
 	require.Equal(t, pharosMapping, m.Name())
 
 	keys := m.MatchKeys(scim.User)
@@ -188,7 +189,7 @@ func TestParseErrors(t *testing.T) {
 		{"members under users", "users:\n  target: {t: 1}\n  members: true\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
 			`test.yaml:3:3: users.members: unknown key "members" (known keys: attributes, target)`},
 		{"unknown key far off", usersWith("    - {scim: title, target: title, flavour: x}\n"),
-			`test.yaml:7:36: users.attributes[2].flavour: unknown key "flavour" (known keys: fromTarget, match, multiValued, reference, required, scim, target, toTarget)`},
+			`test.yaml:7:36: users.attributes[2].flavour: unknown key "flavour" (known keys: fromTarget, match, multiValued, reference, required, scim, selectUniqueValue, target, toTarget)`},
 		{"users not a mapping", "users: 3\n" + minimalGroups, `test.yaml:1:8: users: must be a mapping of keys (target, attributes), not a number (3)`},
 		{"target missing", "users:\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
 			`test.yaml:1:1: users: target is missing: say where users live in the backend (e.g. target: {table: users, key: id})`},
@@ -275,8 +276,18 @@ func TestParseErrors(t *testing.T) {
 			`test.yaml:7:47: users.attributes[2].fromTarget: password is never returned, so it has no fromTarget`},
 		{"onDelete unknown", minimalUsers + minimalGroups + "deprovision: {onDelete: purge}\n",
 			`test.yaml:12:25: deprovision.onDelete: must be delete or disable, not "purge"`},
-		{"onDelete disable without active", minimalUsers + minimalGroups + "deprovision: {onDelete: disable}\n",
+		{"onDelete disable without active", minimalUsers + minimalGroups + "deprovision: {onDelete: disable, marker: {target: gone, value: \"1\"}}\n",
 			`test.yaml:12:25: deprovision.onDelete: disable writes active=false, but users maps no active attribute`},
+		{"onDelete disable without a marker", usersWith("    - {scim: active, target: active}\n") + "deprovision: {onDelete: disable}\n",
+			`test.yaml:13:25: deprovision.onDelete: disable keeps the entry of a deleted user: add marker: {target: <attribute>, value: <value>} (how the kept entry is told apart and hidden from SCIM)`},
+		{"groups keep without a marker", minimalUsers + minimalGroups + "deprovision: {groups: {onDelete: keep}}\n",
+			`test.yaml:12:34: deprovision.groups.onDelete: keep keeps the entry of a deleted group: add marker: {target: <attribute>, value: <value>} (how the kept entry is told apart and hidden from SCIM)`},
+		{"groups cannot disable", minimalUsers + minimalGroups + "deprovision: {groups: {onDelete: disable}}\n",
+			`test.yaml:12:34: deprovision.groups.onDelete: must be delete or keep, not "disable"`},
+		{"marker without a value", minimalUsers + minimalGroups + "deprovision: {marker: {target: gone}}\n",
+			`test.yaml:12:15: deprovision.marker: marker needs a value: what the target holds on a deprovisioned entry`},
+		{"marker on a mapped attribute", minimalUsers + minimalGroups + "deprovision: {marker: {target: LOGIN, value: x}}\n",
+			`test.yaml:12:32: deprovision.marker.target: LOGIN is mapped to userName (login) already; the marker needs an attribute of its own`},
 		{"deprovision unknown key", minimalUsers + minimalGroups + "deprovision: {ondelete: disable}\n",
 			`test.yaml:12:15: deprovision.ondelete: unknown key "ondelete"; did you mean "onDelete"?`},
 		{"members not a boolean", minimalUsers + "groups:\n  target: {t: 1}\n  members: yes\n  attributes:\n    - {scim: displayName, target: n, match: 1}\n",

@@ -49,7 +49,27 @@ type field[T any] struct {
 // fileSpec is the mapping file as written, before any semantic check.
 type fileSpec struct {
 	users, groups *kindSpec
-	onDelete      field[string]
+	// deprovision: the users' policy and marker at the top of the block,
+	// the groups' in its groups block.
+	deprovUsers, deprovGroups deprovisionSpec
+}
+
+// deprovisionSpec is what a SCIM DELETE does to one kind.
+type deprovisionSpec struct {
+	path     string
+	node     ast.Node
+	onDelete field[string]
+	marker   markerSpec
+}
+
+// markerSpec names the target attribute and value that mark an entry kept
+// after a SCIM DELETE.
+type markerSpec struct {
+	set    bool
+	node   ast.Node
+	path   string
+	target field[string]
+	value  field[string]
 }
 
 type kindSpec struct {
@@ -72,6 +92,8 @@ type attrSpec struct {
 	reference  field[string]
 	toTarget   field[string]
 	fromTarget field[string]
+	// selectUnique holds the candidate expressions of selectUniqueValue.
+	selectUnique field[[]field[string]]
 }
 
 // The keys each block accepts. Key spelling is exact (YAML keys are case
@@ -80,8 +102,10 @@ var (
 	topKeys         = []string{"users", "groups", "deprovision"}
 	userKeys        = []string{"target", "attributes"}
 	groupKeys       = []string{"target", "members", "attributes"}
-	attrKeys        = []string{"scim", "target", "match", "required", "multiValued", "reference", "toTarget", "fromTarget"}
-	deprovisionKeys = []string{"onDelete"}
+	attrKeys        = []string{"scim", "target", "match", "required", "multiValued", "reference", "toTarget", "fromTarget", "selectUniqueValue"}
+	deprovisionKeys = []string{"onDelete", "marker", "groups"}
+	groupDeprovKeys = []string{"onDelete", "marker"}
+	markerKeys      = []string{"target", "value"}
 )
 
 // decoder walks the YAML AST by hand instead of decoding into structs:
@@ -185,9 +209,7 @@ func parseSpec(name string, src []byte) (*fileSpec, []error) {
 		case "groups":
 			spec.groups = d.kind(e.keyPos, e.val, "groups", groupKeys)
 		case "deprovision":
-			for _, de := range d.entries(e.val, "deprovision", deprovisionKeys) {
-				spec.onDelete = d.str(de.val, "deprovision."+de.key)
-			}
+			spec.deprovUsers = d.deprovision(e.keyPos, e.val, "deprovision", deprovisionKeys, &spec.deprovGroups)
 		}
 	}
 	for _, k := range []string{"users", "groups"} {
@@ -373,6 +395,34 @@ func (d *decoder) kind(key, n ast.Node, path string, known []string) *kindSpec {
 	return k
 }
 
+// deprovision decodes the deprovision block (the users' policy; its groups
+// block, decoded into groups when groups is not nil, is the groups').
+func (d *decoder) deprovision(key, n ast.Node, path string, known []string, groups *deprovisionSpec) deprovisionSpec {
+	ds := deprovisionSpec{path: path, node: key}
+	for _, e := range d.entries(n, path, known) {
+		p := joinPath(path, e.key)
+		switch e.key {
+		case "onDelete":
+			ds.onDelete = d.str(e.val, p)
+		case "marker":
+			ds.marker = markerSpec{set: true, node: e.keyPos, path: p}
+			for _, me := range d.entries(e.val, p, markerKeys) {
+				switch me.key {
+				case "target":
+					ds.marker.target = d.str(me.val, joinPath(p, me.key))
+				case "value":
+					ds.marker.value = d.str(me.val, joinPath(p, me.key))
+				}
+			}
+		case "groups":
+			if groups != nil {
+				*groups = d.deprovision(e.keyPos, e.val, p, groupDeprovKeys, nil)
+			}
+		}
+	}
+	return ds
+}
+
 func (d *decoder) attribute(n ast.Node, path string) *attrSpec {
 	a := &attrSpec{path: path, node: n}
 	for _, e := range d.entries(n, path, attrKeys) {
@@ -394,6 +444,16 @@ func (d *decoder) attribute(n ast.Node, path string) *attrSpec {
 			a.toTarget = d.str(e.val, p)
 		case "fromTarget":
 			a.fromTarget = d.str(e.val, p)
+		case "selectUniqueValue":
+			seq, ok := d.resolve(e.val).(*ast.SequenceNode)
+			if !ok {
+				d.errorAt(e.val, p, "must be a list of candidate expressions, tried in order, not %s", describe(d.resolve(e.val)))
+				continue
+			}
+			a.selectUnique = field[[]field[string]]{set: true, node: e.keyPos, path: p}
+			for i, item := range seq.Values {
+				a.selectUnique.v = append(a.selectUnique.v, d.str(item, fmt.Sprintf("%s[%d]", p, i)))
+			}
 		}
 	}
 	return a

@@ -20,6 +20,9 @@ CREATE TABLE IF NOT EXISTS users (
     cost_center     TEXT,
     active          INTEGER NOT NULL DEFAULT 1,
     manager_id      TEXT REFERENCES users (id) ON DELETE SET NULL,
+    -- Set by a SCIM DELETE that keeps the row (deprovision.marker): the
+    -- user is gone for SCIM until a POST with its externalId restores it.
+    deprovisioned   TEXT,
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );
@@ -32,6 +35,7 @@ CREATE TABLE IF NOT EXISTS groups (
     id          TEXT PRIMARY KEY NOT NULL,
     name        TEXT NOT NULL,
     external_id TEXT,
+    deprovisioned TEXT, -- as users.deprovisioned
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
