@@ -757,14 +757,31 @@ func queueConcurrentProducersAndWorkers(t *testing.T, s state.Store) {
 			}
 		})
 	}
+	// The workers stop before the case returns, also when it fails: one
+	// that outlived it would fail a finished test and panic the binary.
+	stop := sync.OnceFunc(func() {
+		close(done)
+		wg.Wait()
+	})
+	defer stop()
 	produced.Wait()
-	// Drain: wait until nothing is left, then stop the workers.
-	require.Eventually(t, func() bool {
+	// Drain: wait until nothing is left, then stop the workers. A slow
+	// machine drains slowly (a SQLite commit is a full fsync); only a queue
+	// that stops draining fails.
+	depth, progressed := -1, time.Now()
+	for {
 		st, err := s.Stats(t.Context(), "")
-		return err == nil && st.Depth() == 0
-	}, hangAfter, 5*time.Millisecond)
-	close(done)
-	wg.Wait()
+		require.NoError(t, err)
+		if st.Depth() == 0 {
+			break
+		}
+		if st.Depth() != depth {
+			depth, progressed = st.Depth(), time.Now()
+		}
+		require.Less(t, time.Since(progressed), hangAfter, "the queue stopped draining at depth %d", depth)
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
 	require.False(t, t.Failed())
 	total := 0
 	for r, want := range order {
