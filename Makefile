@@ -47,9 +47,10 @@ bench-go: ## Go micro benchmarks, go test -bench (BENCH=regexp, BENCHTIME, defau
 ##@ Lint
 
 .PHONY: lint
-lint: ## gofmt, go vet and the config/mapping check on every shipped config
+lint: ## gofmt, go vet, the import rules (imports_test.go) and the config/mapping check on every shipped config
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) test -count=1 -run '^TestImportRules$$' .
 	$(GO) run ./bridge/cmd/scimbridge mapping check --config configs/bridge.yaml
 
 ##@ Help

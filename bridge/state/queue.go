@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -72,6 +74,52 @@ type JobFilter struct {
 	// Resource selects one resource's jobs; it needs Tenant.
 	Resource string
 	State    JobState
+}
+
+// The Check functions are the contract's rules for the arguments of the
+// calls that take more than a key: every implementation applies them
+// before it touches storage, so that all of them reject the same calls in
+// the same words (prefixed with the store and the call).
+
+// CheckNewJob is what Enqueue requires of a job.
+func CheckNewJob(j Job) error {
+	switch {
+	case j.ID != "":
+		return errors.New("the id is assigned by the store: leave it empty")
+	case j.Tenant == "" || j.Resource == "" || j.Op == "":
+		return errors.New("tenant, resource and op are required")
+	case j.Attempts < 0:
+		return fmt.Errorf("attempts %d is negative", j.Attempts)
+	}
+	return nil
+}
+
+// CheckLease is what Lease requires of its arguments.
+func CheckLease(owner string, max int, lease time.Duration) error {
+	switch {
+	case owner == "":
+		return errors.New("owner is required")
+	case max <= 0:
+		return fmt.Errorf("max %d is not positive", max)
+	case lease <= 0:
+		return fmt.Errorf("lease %s is not positive", lease)
+	}
+	return nil
+}
+
+// CheckJobFilter is what List requires of its arguments.
+func CheckJobFilter(f JobFilter, limit int) error {
+	switch {
+	case limit <= 0:
+		return fmt.Errorf("limit %d is not positive", limit)
+	case f.Resource != "" && f.Tenant == "":
+		return errors.New("a resource filter needs a tenant")
+	}
+	switch f.State {
+	case "", JobPending, JobLeased, JobDead:
+		return nil
+	}
+	return fmt.Errorf("unknown job state %q (want pending, leased or dead)", f.State)
 }
 
 // QueueStats is a snapshot of the queue, for metrics and /admin/status.

@@ -8,6 +8,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -127,6 +128,30 @@ type WriteEnd struct {
 	Key, Version string
 	Answer       Answer
 	TTL          time.Duration
+}
+
+// CheckWriteBegin is what BeginWrite requires of its argument (see
+// CheckNewJob).
+func CheckWriteBegin(b WriteBegin) error {
+	if b.Owner == "" || len(b.Locks) == 0 {
+		return errors.New("owner and locks are required")
+	}
+	if b.Lease <= 0 {
+		return fmt.Errorf("lease %s is not positive", b.Lease)
+	}
+	return nil
+}
+
+// CheckWriteEnd is what EndWrite requires of its argument (see
+// CheckNewJob).
+func CheckWriteEnd(e WriteEnd) error {
+	if e.Owner == "" {
+		return errors.New("owner is required")
+	}
+	if e.Key != "" && (e.Version == "" || e.TTL <= 0) {
+		return fmt.Errorf("an answer needs a version and a positive ttl (%s)", e.TTL)
+	}
+	return nil
 }
 
 // Store is everything a state store provides. Calls on a closed store fail

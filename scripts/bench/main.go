@@ -1,6 +1,3 @@
-// Command bench measures the bridge against the raw directory it writes
-// to, in one run on the same servers (issue 5): `make bench`, or
-// `go run ./scripts/bench -h` for the flags. See usage below.
 package main
 
 import (

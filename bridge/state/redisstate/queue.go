@@ -79,6 +79,15 @@ local function release(res, id)
 		redis.call('HDEL', B .. 'running', res)
 	end
 end
+
+-- unlease ends the lease of id, a job of res its holder is done with for
+-- now (acked, retried later or buried), and lets res's next job be
+-- scheduled. The job's own keys must already say where it went.
+local function unlease(res, id)
+	redis.call('ZREM', B .. 'leased', id)
+	release(res, id)
+	promote(res)
+end
 `
 
 func script(body string) *redis.Script { return redis.NewScript(luaPrelude + body) }
@@ -174,10 +183,8 @@ if not res then return e end
 account(jk(id), -1)
 redis.call('DEL', jk(id))
 redis.call('ZREM', B .. 'live', id)
-redis.call('ZREM', B .. 'leased', id)
 redis.call('ZREM', rk(res), id)
-release(res, id)
-promote(res)
+unlease(res, id)
 return {'ok'}
 `)
 
@@ -191,9 +198,7 @@ account(job, -1)
 redis.call('HSET', job, 'state', 'pending', 'owner', '', 'until', 0,
 	'nb', ARGV[3], 'err', ARGV[4], 'class', ARGV[5])
 account(job, 1)
-redis.call('ZREM', B .. 'leased', id)
-release(res, id)
-promote(res)
+unlease(res, id)
 return {'ok'}
 `)
 
@@ -205,12 +210,10 @@ if not res then return e end
 local job = jk(id)
 account(job, -1)
 redis.call('HSET', job, 'state', 'dead', 'owner', '', 'until', 0, 'err', ARGV[3], 'class', ARGV[4])
-redis.call('ZREM', B .. 'leased', id)
 redis.call('ZREM', B .. 'live', id)
 redis.call('ZREM', rk(res), id)
 redis.call('ZADD', B .. 'dead', redis.call('HGET', job, 'seq'), id)
-release(res, id)
-promote(res)
+unlease(res, id)
 return {'ok'}
 `)
 
@@ -392,13 +395,8 @@ func (s *Store) runScript(ctx context.Context, op, tenant string, sc *redis.Scri
 // Enqueue stores a new pending job and returns it as stored.
 func (s *Store) Enqueue(ctx context.Context, j state.Job) (state.Job, error) {
 	const op = "enqueue"
-	switch {
-	case j.ID != "":
-		return state.Job{}, errors.New("redisstate: enqueue: the id is assigned by the store: leave it empty")
-	case j.Tenant == "" || j.Resource == "" || j.Op == "":
-		return state.Job{}, errors.New("redisstate: enqueue: tenant, resource and op are required")
-	case j.Attempts < 0:
-		return state.Job{}, fmt.Errorf("redisstate: enqueue: attempts %d is negative", j.Attempts)
+	if err := state.CheckNewJob(j); err != nil {
+		return state.Job{}, fmt.Errorf("redisstate: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return state.Job{}, err
@@ -455,13 +453,8 @@ func (s *Store) tenants(ctx context.Context, op, tenant string) ([]string, error
 // returned: their leases run out and they are leased again.
 func (s *Store) Lease(ctx context.Context, owner string, now time.Time, maxJobs int, lease time.Duration) ([]state.Job, error) {
 	const op = "lease"
-	switch {
-	case owner == "":
-		return nil, errors.New("redisstate: lease: owner is required")
-	case maxJobs <= 0:
-		return nil, fmt.Errorf("redisstate: lease: max %d is not positive", maxJobs)
-	case lease <= 0:
-		return nil, fmt.Errorf("redisstate: lease: lease %s is not positive", lease)
+	if err := state.CheckLease(owner, maxJobs, lease); err != nil {
+		return nil, fmt.Errorf("redisstate: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return nil, err
@@ -584,16 +577,8 @@ func (s *Store) Get(ctx context.Context, id string) (state.Job, error) {
 // List returns up to limit jobs matching f, by tenant, then enqueue order.
 func (s *Store) List(ctx context.Context, f state.JobFilter, limit int) ([]state.Job, error) {
 	const op = "list jobs"
-	switch {
-	case limit <= 0:
-		return nil, fmt.Errorf("redisstate: list jobs: limit %d is not positive", limit)
-	case f.Resource != "" && f.Tenant == "":
-		return nil, errors.New("redisstate: list jobs: a resource filter needs a tenant")
-	}
-	switch f.State {
-	case "", state.JobPending, state.JobLeased, state.JobDead:
-	default:
-		return nil, fmt.Errorf("redisstate: list jobs: unknown job state %q (want pending, leased or dead)", f.State)
+	if err := state.CheckJobFilter(f, limit); err != nil {
+		return nil, fmt.Errorf("redisstate: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return nil, err

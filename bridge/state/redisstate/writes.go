@@ -22,11 +22,8 @@ import (
 // by another owner, a second round trip releases the ones taken.
 func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.WriteStart, error) {
 	const op = "begin write"
-	if b.Owner == "" || len(b.Locks) == 0 {
-		return state.WriteStart{}, errors.New("redisstate: begin write: owner and locks are required")
-	}
-	if b.Lease <= 0 {
-		return state.WriteStart{}, fmt.Errorf("redisstate: begin write: lease %s is not positive", b.Lease)
+	if err := state.CheckWriteBegin(b); err != nil {
+		return state.WriteStart{}, fmt.Errorf("redisstate: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return state.WriteStart{}, err
@@ -100,11 +97,8 @@ func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.Write
 // locks: two round trips (the answer carries the version INCR returns).
 func (s *Store) EndWrite(ctx context.Context, e state.WriteEnd) error {
 	const op = "end write"
-	if e.Owner == "" {
-		return errors.New("redisstate: end write: owner is required")
-	}
-	if e.Key != "" && (e.Version == "" || e.TTL <= 0) {
-		return fmt.Errorf("redisstate: end write: an answer needs a version and a positive ttl (%s)", e.TTL)
+	if err := state.CheckWriteEnd(e); err != nil {
+		return fmt.Errorf("redisstate: %s: %w", op, err)
 	}
 	if err := s.begin(ctx, op); err != nil {
 		return err

@@ -37,7 +37,7 @@ var queueSync = "FULL"
 
 // Enqueue stores a new pending job and returns it as stored.
 func (s *Store) Enqueue(ctx context.Context, j state.Job) (state.Job, error) {
-	if err := checkNewJob(j); err != nil {
+	if err := state.CheckNewJob(j); err != nil {
 		return state.Job{}, fmt.Errorf("sqlitestate: enqueue: %w", err)
 	}
 	id, err := uuid.NewV7()
@@ -71,36 +71,10 @@ func (s *Store) Enqueue(ctx context.Context, j state.Job) (state.Job, error) {
 	return out, nil
 }
 
-// checkNewJob is what Enqueue requires of a job.
-func checkNewJob(j state.Job) error {
-	switch {
-	case j.ID != "":
-		return errors.New("the id is assigned by the store: leave it empty")
-	case j.Tenant == "" || j.Resource == "" || j.Op == "":
-		return errors.New("tenant, resource and op are required")
-	case j.Attempts < 0:
-		return fmt.Errorf("attempts %d is negative", j.Attempts)
-	}
-	return nil
-}
-
-// checkLease is what Lease requires of its arguments.
-func checkLease(owner string, max int, lease time.Duration) error {
-	switch {
-	case owner == "":
-		return errors.New("owner is required")
-	case max <= 0:
-		return fmt.Errorf("max %d is not positive", max)
-	case lease <= 0:
-		return fmt.Errorf("lease %s is not positive", lease)
-	}
-	return nil
-}
-
 // Lease hands owner up to max jobs: expired leases first, then due heads of
 // idle resources, oldest first.
 func (s *Store) Lease(ctx context.Context, owner string, now time.Time, max int, lease time.Duration) ([]state.Job, error) {
-	if err := checkLease(owner, max, lease); err != nil {
+	if err := state.CheckLease(owner, max, lease); err != nil {
 		return nil, fmt.Errorf("sqlitestate: lease: %w", err)
 	}
 	// The worker polls: when nothing is pending or leased, say so from a
@@ -285,24 +259,9 @@ func (s *Store) Get(ctx context.Context, id string) (state.Job, error) {
 	return j, nil
 }
 
-// checkFilter is what List requires of its arguments.
-func checkFilter(f state.JobFilter, limit int) error {
-	switch {
-	case limit <= 0:
-		return fmt.Errorf("limit %d is not positive", limit)
-	case f.Resource != "" && f.Tenant == "":
-		return errors.New("a resource filter needs a tenant")
-	}
-	switch f.State {
-	case "", state.JobPending, state.JobLeased, state.JobDead:
-		return nil
-	}
-	return fmt.Errorf("unknown job state %q (want pending, leased or dead)", f.State)
-}
-
 // List returns up to limit jobs matching f, by tenant, then enqueue order.
 func (s *Store) List(ctx context.Context, f state.JobFilter, limit int) ([]state.Job, error) {
-	if err := checkFilter(f, limit); err != nil {
+	if err := state.CheckJobFilter(f, limit); err != nil {
 		return nil, fmt.Errorf("sqlitestate: list jobs: %w", err)
 	}
 	rows, err := s.r.QueryContext(ctx, `

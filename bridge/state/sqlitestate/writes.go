@@ -14,11 +14,8 @@ import (
 // rolls back the ones taken.
 func (s *Store) BeginWrite(ctx context.Context, b state.WriteBegin) (state.WriteStart, error) {
 	const op = "begin write"
-	if b.Owner == "" || len(b.Locks) == 0 {
-		return state.WriteStart{}, errors.New("sqlitestate: begin write: owner and locks are required")
-	}
-	if b.Lease <= 0 {
-		return state.WriteStart{}, fmt.Errorf("sqlitestate: begin write: lease %s is not positive", b.Lease)
+	if err := state.CheckWriteBegin(b); err != nil {
+		return state.WriteStart{}, fmt.Errorf("sqlitestate: %s: %w", op, err)
 	}
 	var start state.WriteStart
 	err := s.writeTx(ctx, op, func(tx *sql.Tx) error {
@@ -66,11 +63,8 @@ var errHeld = errors.New("a lock is held by another owner")
 // one transaction.
 func (s *Store) EndWrite(ctx context.Context, e state.WriteEnd) error {
 	const op = "end write"
-	if e.Owner == "" {
-		return errors.New("sqlitestate: end write: owner is required")
-	}
-	if e.Key != "" && (e.Version == "" || e.TTL <= 0) {
-		return fmt.Errorf("sqlitestate: end write: an answer needs a version and a positive ttl (%s)", e.TTL)
+	if err := state.CheckWriteEnd(e); err != nil {
+		return fmt.Errorf("sqlitestate: %s: %w", op, err)
 	}
 	return s.writeTx(ctx, op, func(tx *sql.Tx) error {
 		if e.Key != "" {
