@@ -128,7 +128,7 @@ func (l *locker) lockLocal(ctx context.Context, key string) (func(), error) {
 // beginShared polls BeginWrite with a capped backoff while another replica
 // holds a lease. If the store is unreachable the write goes on under the
 // in-process locks alone, with nothing read: the target's natural keys
-// still prevent duplicates (DESIGN: degraded state store keeps serving).
+// still prevent duplicates (docs/design.md §5, "state store down").
 func (l *locker) beginShared(ctx context.Context, b state.WriteBegin) (state.WriteStart, error) {
 	wait := 2 * time.Millisecond
 	for {

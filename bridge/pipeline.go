@@ -16,7 +16,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
-// write is one SCIM write as the pipeline runs it (docs/design.md, "The
+// write is one SCIM write as the pipeline runs it (docs/design.md §3, "The
 // write pipeline"): what orders it, the request's fingerprint, its queued
 // form, and its own step. Create, Replace, Patch and Delete differ only in
 // those; run is the rest, written once.

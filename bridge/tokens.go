@@ -23,7 +23,7 @@ import (
 // by secret scanners.
 const TokenPrefix = "scimb_"
 
-// ExpiryWarnings are how long before expiry the bridge warns (DESIGN.md).
+// ExpiryWarnings are how long before expiry the bridge warns (docs/design.md §6).
 var ExpiryWarnings = []time.Duration{30 * 24 * time.Hour, 14 * 24 * time.Hour, 7 * 24 * time.Hour}
 
 // tokenCacheTTL bounds how stale the in-memory copy of a tenant's token

@@ -21,7 +21,7 @@ import (
 // a create is: a POST whose externalId already exists is a retry of a
 // create whose answer was lost (its attributes are applied and the existing
 // id is answered with 201); one whose userName belongs to another resource
-// is a 409 uniqueness (docs/design.md, "The write pipeline", step 5).
+// is a 409 uniqueness (docs/design.md §3 "The write pipeline", step 5).
 func (s *Service) Create(ctx context.Context, kind scim.Kind, in scim.Resource) (scim.Resource, error) {
 	req, err := s.mapping.NewRequest(kind, in)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 // Deprovisioning policies: what a SCIM DELETE does to the entry. Whatever
-// the policy, the resource is gone for SCIM (docs/design.md, "Deprovisioning").
+// the policy, the resource is gone for SCIM (docs/design.md §3, "Deprovisioning").
 const (
 	// OnDeleteDelete removes the entry (users and groups; the default).
 	OnDeleteDelete = "delete"

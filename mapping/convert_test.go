@@ -18,7 +18,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
-// Entra's create requests (entra-scim.md §2.2, §2.16, §2.7), replayed
+// Entra's create requests (docs/entra.md §2.2, §2.16, §2.7), replayed
 // through the shipped Pharos mapping.
 const (
 	// MS-SCIM "Create User", verbatim.
@@ -233,7 +233,7 @@ func TestToAttrsGroups(t *testing.T) {
 		body string
 		want map[string][]string
 	}{
-		// entra-scim.md §2.9, verbatim.
+		// docs/entra.md §2.9, verbatim.
 		{"Entra create group", `{
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
     "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",

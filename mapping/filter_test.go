@@ -47,7 +47,7 @@ func TestFilter(t *testing.T) {
 		filter string
 		want   backends.Expr
 	}{
-		// Every filter shape Entra sends (entra-scim.md §2.1, §2.4, §2.11, §8).
+		// Every filter shape Entra sends (docs/entra.md §2.1, §2.4, §2.11, §8).
 		{"probe by userName", scim.User, `userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"`, eq("login", "7d420df3-9995-4831-a406-ecf8166f5f6a")},
 		{"userName, attribute in other case", scim.User, `USERNAME eq "Test_User"`, eq("login", "Test_User")},
 		{"externalId unquoted", scim.User, `externalId eq jyoung`, eq("external_id", "jyoung")},

@@ -10,7 +10,7 @@
 # `systemctl start dirsrv@NAME` unless lib389 reads with_systemd = 0 from
 # $PREFIX/share/dirsrv/inf/defaults.inf, so the script copies that tree,
 # rewrites its paths under the instance directory and runs dscreate with
-# PREFIX set (see /work/shared/reference/directory-servers.md §2).
+# PREFIX set (lib389 ignores the INF's `systemd = False` outside container mode).
 #
 # The directory: suffix dc=example,dc=org with ou=people and ou=groups, the
 # scimbridge auxiliary schema (configs/schema/scimbridge.schema, converted),

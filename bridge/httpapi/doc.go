@@ -14,7 +14,7 @@
 // JSON and should not be reachable from the Internet.
 //
 // Every SCIM answer, errors included, carries Content-Type application/scim+json:
-// Entra flags anything else (entra-scim.md §1, §12 row 10). Requests are
+// Entra flags anything else (docs/entra.md §1, §12 row 10). Requests are
 // accepted with any Content-Type and Accept, because Entra's Test Connection
 // GET arrives without a SCIM Accept header and a 406 there fails the job.
 package httpapi

@@ -20,7 +20,7 @@ type resourceHandler struct {
 }
 
 // Query parameters of a list request (RFC 7644 §3.4.2). Anything else, such
-// as Entra's `aadOptscim062020` flag, is ignored (entra-scim.md §1).
+// as Entra's `aadOptscim062020` flag, is ignored (docs/entra.md §1).
 var (
 	listParams       = []string{"filter", "startIndex", "count", "attributes", "excludedAttributes", "sortBy", "sortOrder"}
 	projectionParams = []string{"attributes", "excludedAttributes"}
@@ -48,7 +48,7 @@ func (h resourceHandler) create(c *gin.Context) {
 }
 
 // GET /Users?filter=… → 200 ListResponse, also for zero hits: Entra's Test
-// Connection probe expects exactly that (entra-scim.md §2.1).
+// Connection probe expects exactly that (docs/entra.md §2.1).
 func (h resourceHandler) list(c *gin.Context) {
 	q, err := h.query(c, listParams)
 	if err != nil {
@@ -228,7 +228,7 @@ func (h resourceHandler) finish(c *gin.Context, r scim.Resource, proj scim.ListP
 // query returns the parameters named in keep, matched without regard to
 // case and keyed by their canonical spelling. A query string that does not
 // parse is refused: silently dropping a garbled filter would widen a search
-// to every resource (reliability.md §2.2, Cogtrix#124).
+// to every resource (docs/failure-model.md §2.2, Cogtrix#124).
 func (a *api) query(c *gin.Context, keep []string) (url.Values, error) {
 	if c.Request.URL.RawQuery == "" {
 		return nil, nil // most requests: nothing to parse or keep

@@ -126,7 +126,7 @@ func TestMalformedQuery(t *testing.T) {
 }
 
 // TestMediaTypes: Entra's probe comes without a SCIM Accept header and its
-// writes say "application/scim+json; charset=utf-8" (entra-scim.md §1): no
+// writes say "application/scim+json; charset=utf-8" (docs/entra.md §1): no
 // combination may be refused with 406 or 415, or parsed as a form.
 func TestMediaTypes(t *testing.T) {
 	t.Parallel()
@@ -316,7 +316,7 @@ func TestPanicAbortHandlerPropagates(t *testing.T) {
 }
 
 // TestLocations: ids are opaque; Entra's sample ids contain "@"
-// (entra-scim.md §2.0), others may contain spaces or "/". The URL escapes
+// (docs/entra.md §2.0), others may contain spaces or "/". The URL escapes
 // them and routes back to the same id.
 func TestLocations(t *testing.T) {
 	t.Parallel()
@@ -385,7 +385,7 @@ func TestMetaIsNotWrittenBack(t *testing.T) {
 }
 
 // TestEntraProbe replays Test Connection exactly as seen on the wire
-// (entra-scim.md §2.1): the parsed filter reaches List and the answer is an
+// (docs/entra.md §2.1): the parsed filter reaches List and the answer is an
 // empty ListResponse with "Resources": [].
 func TestEntraProbe(t *testing.T) {
 	t.Parallel()
@@ -499,9 +499,9 @@ func TestGetProjection(t *testing.T) {
 
 func TestPatchAnswers(t *testing.T) {
 	t.Parallel()
-	// Entra's "Add Members" batch (entra-scim.md §2.13).
+	// Entra's "Add Members" batch (docs/entra.md §2.13).
 	const addMembers = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"name":"addMember","op":"add","path":"members","value":[{"$ref":null,"value":"f648f8d5ea4e4cd38e9c"}]}]}`
-	// Entra's disable (entra-scim.md §2.7) with the string boolean quirk.
+	// Entra's disable (docs/entra.md §2.7) with the string boolean quirk.
 	const disable = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`
 	tests := []struct {
 		name       string

@@ -43,7 +43,7 @@ type Metrics interface {
 type Health interface {
 	// Ready returns nil when this replica can serve writes now. An error
 	// wrapping ErrDegraded means it serves with reduced guarantees (the
-	// state store is down: natural keys still prevent duplicates, DESIGN.md)
+	// state store is down: natural keys still prevent duplicates, docs/design.md §5)
 	// and is still ready; any other error means not ready. The error text
 	// is shown to unauthenticated callers: it must name what is down, never
 	// hosts, DSNs or credentials.

@@ -8,7 +8,7 @@ import (
 
 // Canonical spellings of the path segments that are matched without regard
 // to case. Entra sends /Users and /Groups, but Microsoft's own Postman
-// collection calls /scim/users (entra-scim.md §1, §12 row 18).
+// collection calls /scim/users (docs/entra.md §1, §12 row 18).
 const (
 	segSCIM                  = "scim"
 	segV2                    = "v2"

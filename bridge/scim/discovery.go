@@ -11,7 +11,7 @@ const (
 
 // ServiceProviderConfig is the /ServiceProviderConfig answer (RFC 7643
 // §5). It declares only what the bridge does: PATCH and filtering yes;
-// bulk, changePassword, sort and ETags no (entra-scim.md §2.20: never
+// bulk, changePassword, sort and ETags no (docs/entra.md §2.20: never
 // require If-Match). baseURL is the tenant's SCIM base, e.g.
 // https://host/scim/default/v2.
 func ServiceProviderConfig(baseURL string) map[string]any {
@@ -71,7 +71,7 @@ func ResourceTypes(baseURL string) []map[string]any {
 // Schemas is the /Schemas list (RFC 7643 §7, §8.7): User, Group and
 // EnterpriseUser, generated from the same tables that canonicalise input,
 // with no null values and camelCase characteristic values as Entra
-// requires (entra-scim.md §2.19).
+// requires (docs/entra.md §2.19).
 func Schemas(baseURL string) []map[string]any {
 	base := strings.TrimRight(baseURL, "/")
 	schema := func(id, name, desc string, attrs []*Attribute) map[string]any {

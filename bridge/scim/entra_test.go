@@ -73,7 +73,7 @@ func mustResource(tb testing.TB, raw json.RawMessage) Resource {
 	return Resource(m)
 }
 
-// TestEntraFixtures replays every request of entra-scim.md §2 through the
+// TestEntraFixtures replays every request of docs/entra.md §2 through the
 // parsing and normalisation this package owns.
 func TestEntraFixtures(t *testing.T) {
 	for _, fx := range loadEntraFixtures(t) {

@@ -228,7 +228,7 @@ func (p *parser) parseValue(path Path, opTok token) (any, error) {
 	}
 	v := exp.CompareValue
 	if s, ok := v.(string); ok {
-		// filter-parser returns strings raw (libraries.md §2.1 gap 1).
+		// filter-parser returns strings raw (docs/libraries.md §2.1 gap 1).
 		var out string
 		if err := json.Unmarshal([]byte(`"`+s+`"`), &out); err != nil {
 			return nil, p.src.errorf("the string at position %d is not a valid JSON string", t.pos+1)

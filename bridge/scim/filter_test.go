@@ -114,7 +114,7 @@ func TestParseFilter(t *testing.T) {
 }
 
 // TestParseFilterFromQuery checks filters as net/url decodes them from the
-// wire: '+' and %20 both become spaces (entra-scim.md §2.4).
+// wire: '+' and %20 both become spaces (docs/entra.md §2.4).
 func TestParseFilterFromQuery(t *testing.T) {
 	for _, raw := range []string{
 		"filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22",

@@ -168,7 +168,7 @@ func TestDiscovery(t *testing.T) {
 		require.Equal(t, "https://bridge.example.com/scim/default/v2/Schemas/"+s["id"].(string), s["meta"].(map[string]any)["location"])
 	}
 	require.Equal(t, []string{SchemaUser, SchemaGroup, SchemaEnterprise}, ids)
-	// No nulls anywhere, camelCase characteristic values (entra-scim.md §2.19).
+	// No nulls anywhere, camelCase characteristic values (docs/entra.md §2.19).
 	for _, doc := range []any{spc, rts, schemas} {
 		b, err := json.Marshal(doc)
 		require.NoError(t, err)

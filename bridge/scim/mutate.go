@@ -10,7 +10,7 @@ import (
 // creates its parent object, and a value-filter path with no matching
 // element appends a typed element built from the filter
 // (emails[type eq "work"].value -> {"type": "work", "value": v}), which is
-// what Entra and the Microsoft validator expect (entra-scim.md §7 item 5).
+// what Entra and the Microsoft validator expect (docs/entra.md §7 item 5).
 // A value-filter path sets the sub-attribute (or merges an object value)
 // in every matching element (RFC 7644 §3.5.2.3). v nil removes.
 func (r Resource) Set(p Path, v any) error {

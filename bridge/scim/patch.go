@@ -239,7 +239,7 @@ func normalizePatchValue(kind Kind, p Path, def, subDef *Attribute, v any) (any,
 	case p.Sub != "" && subDef != nil:
 		if list, ok := v.([]any); ok && p.Filter != nil && !subDef.MultiValued {
 			// emails[type eq "other"].value with a list: one element per
-			// item (mail-enabled groups, entra-scim.md §2.12).
+			// item (mail-enabled groups, docs/entra.md §2.12).
 			out := make([]any, 0, len(list))
 			for _, it := range list {
 				if m, ok := it.(map[string]any); ok {
@@ -304,7 +304,7 @@ func checkValueCount(name string, v any) error {
 }
 
 // ApplyPatch applies ops in order to r, in place (RFC 7644 §3.5.2 with
-// Entra's behaviour, entra-scim.md §7):
+// Entra's behaviour, docs/entra.md §7):
 //   - add on a single-valued attribute replaces it; add on a multi-valued
 //     attribute appends the elements not already there; add/replace on a
 //     complex attribute merges sub-attributes;
@@ -605,7 +605,7 @@ func applyRemove(kind Kind, r Resource, p Path, v any) error {
 
 // looksLikeExtensionKey reports whether a key names a schema extension
 // object such as `urn:…:enterprise:2.0:User` or a custom
-// `urn:…:CustomExtensionName:2.0:User` (entra-scim.md §6).
+// `urn:…:CustomExtensionName:2.0:User` (docs/entra.md §6).
 func looksLikeExtensionKey(k string) bool {
 	if !hasPrefixFold(k, "urn:") {
 		return false

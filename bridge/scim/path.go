@@ -186,7 +186,7 @@ func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' 
 // `urn:…:enterprise:2.0:User:manager` into a canonical Path without filter.
 // URNs are split at the last ':' by hand: filter-parser's URI grammar
 // rejects legal URNs (e.g. with '_') and the dotted "2.0" confuses naive
-// splitting (entra-scim.md §12 row 6).
+// splitting (docs/entra.md §12 row 6).
 func (p *parser) resolveAttrPath(t token) (Path, error) {
 	word := fixLegacyExtensionDot(p.kind, t.text)
 	urn, tail := "", word
@@ -264,7 +264,7 @@ func (p *parser) canonicalPath(urn, name, sub string) Path {
 var parserOffset = regexp.MustCompile(`\[(\d+):(\d+)\]`)
 
 // parserErrorOffset turns filter-parser's "[00:014]" into plain words; its
-// own message is never shown (libraries.md §2.1 gap 4).
+// own message is never shown (docs/libraries.md §2.1 gap 4).
 func parserErrorOffset(err error, base int) string {
 	m := parserOffset.FindStringSubmatch(err.Error())
 	if m == nil {

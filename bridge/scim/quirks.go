@@ -1,6 +1,6 @@
 package scim
 
-// This file holds every normalisation of an Entra ID quirk (entra-scim.md
+// This file holds every normalisation of an Entra ID quirk (docs/entra.md
 // §7, §8, §12), so that the rest of the package, and every package after
 // it, sees one canonical form. Each quirk names the test or fixture
 // (testdata/entra/…) that proves it.
@@ -13,7 +13,7 @@ import (
 
 // bareValueLiteral quotes a bare filter value. Entra's documented requests
 // send `externalId eq jyoung` and `id eq 54D3… and manager eq 2819…`
-// unquoted (entra-scim.md §2.4). true/false/null and JSON numbers stay
+// unquoted (docs/entra.md §2.4). true/false/null and JSON numbers stay
 // literals; everything else becomes a JSON string.
 // Proof: TestParseFilter cases "unquoted externalId", "unquoted id and
 // manager"; fixtures entra/get-user-by-externalid-unquoted.json,
@@ -37,7 +37,7 @@ func bareValueLiteral(word string) string {
 // number or boolean compared with a string attribute is the string Entra
 // meant (`externalId eq 12345`, an objectId that happens to be digits), and
 // "True"/"False" compared with a boolean attribute is the boolean
-// (`roles[primary eq "True"]`, entra-scim.md §2.18).
+// (`roles[primary eq "True"]`, docs/entra.md §2.18).
 // Proof: TestParseFilter cases "number on string attribute", "string
 // boolean on primary".
 func coerceFilterValue(attrType string, v any) any {
@@ -62,7 +62,7 @@ func coerceFilterValue(attrType string, v any) any {
 
 // BoolValue interprets v as a SCIM boolean: a JSON boolean, or the strings
 // "true"/"false" in any case, which Entra sends for active ("False",
-// "True", "false") without the aadOptscim062020 flag (entra-scim.md §2.7,
+// "True", "false") without the aadOptscim062020 flag (docs/entra.md §2.7,
 // §12 row 2). ok is false for anything else.
 // Proof: TestBoolValue; fixtures entra/patch-disable-user-string.json,
 // entra/patch-disable-user-lowercase.json, entra/create-user-active-string.json.
@@ -82,7 +82,7 @@ func BoolValue(v any) (b, ok bool) {
 }
 
 // fixLegacyExtensionDot rewrites the pre-2018 extension path
-// `urn:…:enterprise:2.0:User.manager` to the colon form (entra-scim.md §7
+// `urn:…:enterprise:2.0:User.manager` to the colon form (docs/entra.md §7
 // item 2, MS-COMPAT fixed-issues table).
 // Proof: TestParsePath case "legacy dotted enterprise path".
 func fixLegacyExtensionDot(kind Kind, word string) string {
@@ -96,7 +96,7 @@ func fixLegacyExtensionDot(kind Kind, word string) string {
 // bareEnterpriseAttribute returns the enterprise attribute a bare name
 // means (manager, department, employeeNumber, costCenter, organization,
 // division) when it is not a core attribute: Entra's own filter
-// `manager eq 2819…` uses the bare name (entra-scim.md §2.4), and some
+// `manager eq 2819…` uses the bare name (docs/entra.md §2.4), and some
 // clients put enterprise attributes at the top level of a POST.
 // Proof: TestParsePath case "bare manager", TestDecode case "enterprise
 // attributes at top level".
@@ -110,7 +110,7 @@ func bareEnterpriseAttribute(name string) *Attribute {
 // normalizeManager accepts every manager shape Entra has sent: a bare id
 // string (current wire form, SCIM-SDK#686), an object {"value", "$ref",
 // "displayName"}, or the old one-element array [{"$ref", "value"}]
-// (entra-scim.md §2.16); it returns {"value": id}, or nil when no id is
+// (docs/entra.md §2.16); it returns {"value": id}, or nil when no id is
 // left (an empty string or empty array means "no manager").
 // Proof: TestNormalizeManager; fixtures entra/patch-manager-string.json,
 // entra/patch-manager-array.json, entra/create-user-extension.json.
@@ -150,9 +150,9 @@ func normalizeManager(v any, name string) (any, error) {
 
 // normalizeMember reduces a members entry to {"value": id} (+ "display"
 // when given): "$ref": null and "type" are dropped because members are
-// identified by the SCIM id this server returned (entra-scim.md §2.13),
+// identified by the SCIM id this server returned (docs/entra.md §2.13),
 // and a bare id string is accepted as the Microsoft Postman suite sends
-// it (entra-scim.md §12 row 18).
+// it (docs/entra.md §12 row 18).
 // Proof: TestNormalizeMember; fixtures entra/patch-group-add-member.json,
 // entra/patch-group-remove-member-value.json.
 func normalizeMember(v any, name string) (map[string]any, error) {
@@ -220,7 +220,7 @@ func memberIDs(v any, name string) ([]string, error) {
 }
 
 // normalizeOp accepts op in any case: Entra sends "Add", "Replace",
-// "Remove" (entra-scim.md §7 item 1, §12 row 1).
+// "Remove" (docs/entra.md §7 item 1, §12 row 1).
 // Proof: fixtures entra/patch-user-multi.json (Replace) and
 // entra/patch-group-remove-member-filter.json (remove).
 func normalizeOp(op string) (string, bool) {
@@ -237,7 +237,7 @@ func normalizeOp(op string) (string, bool) {
 
 // fixStringLiteral makes a quoted filter literal acceptable to filter-parser
 // and encoding/json: lower-case hex in \u escapes is upper-cased
-// (filter-parser accepts only A-F, libraries.md §2.1 gap 2) and raw control
+// (filter-parser accepts only A-F, docs/libraries.md §2.1 gap 2) and raw control
 // characters, which JSON forbids but a URL-decoded filter can contain, are
 // escaped. Invalid UTF-8 is rejected because no directory can store it.
 // Proof: TestParseFilter cases "lower-case unicode escape", "raw control
@@ -285,7 +285,7 @@ func fixStringLiteral(src source, lit string, pos int) (string, error) {
 // target term (on `value` if there is one, else the last) becomes the
 // comparison, the other and-ed terms stay as the path's filter. The
 // Microsoft SCIM validator sends the second form, which filter-parser
-// rejects (entra-scim.md §2.4, libraries.md §2.1 gap 3). A filter that is
+// rejects (docs/entra.md §2.4, docs/libraries.md §2.1 gap 3). A filter that is
 // not a plain conjunction of comparisons becomes `attr[filter] pr`: "some
 // element matches".
 // Proof: TestParseFilter cases "work email conjunction in brackets",

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// prober sends Entra's Test Connection request (entra-scim.md §2.1:
+// prober sends Entra's Test Connection request (docs/entra.md §2.1:
 // GET /Users?filter=userName eq "<random GUID>", answered 200 with no
 // resources) every interval, in the background of every phase, and keeps
 // its latencies per phase.

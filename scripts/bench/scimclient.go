@@ -128,7 +128,7 @@ func filterPath(resource, expr string) string {
 func usersByUserName(v string) string   { return filterPath("Users", `userName eq "`+v+`"`) }
 func usersByExternalID(v string) string { return filterPath("Users", `externalId eq "`+v+`"`) }
 
-// groupsByDisplayName is Entra's group match (entra-scim.md §2.11).
+// groupsByDisplayName is Entra's group match (docs/entra.md §2.11).
 func groupsByDisplayName(v string) string {
 	return "/Groups?excludedAttributes=members&filter=" + url.QueryEscape(`displayName eq "`+v+`"`)
 }
@@ -141,7 +141,7 @@ func mailOf(tok string) string      { return "mail." + tok + "@contoso.com" }
 func displayName(tok string) string { return "Bench User " + tok }
 
 // bodies builds request bodies from the Entra fixtures of bridge/scim
-// (entra-scim.md §2.2, §2.9, §2.13, §2.17), so that the bench sends what
+// (docs/entra.md §2.2, §2.9, §2.13, §2.17), so that the bench sends what
 // the bridge's own tests prove Entra sends.
 type bodies struct {
 	user, group map[string]any

@@ -383,7 +383,7 @@ func (o *operator) stateError(what string, err error) error {
 // --- httpapi.Health ---
 
 // Ready is true when every tenant's target answers. A state store outage
-// does not make the bridge unready: DESIGN.md has it keep serving Entra
+// does not make the bridge unready: docs/design.md §5 has it keep serving Entra
 // then (natural keys still prevent duplicates), and taking every replica
 // out of the load balancer over it would turn a degraded service into none.
 // It is reported as degraded instead. Messages name the failing part only:

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests replay Entra's request catalogue (reference/entra-scim.md §2,
+// These tests replay Entra's request catalogue (docs/entra.md §2,
 // the fixtures in bridge/scim/testdata/entra) through the whole stack into
 // a real Pharos database, and check the stored rows, not only the answers.
 

@@ -407,7 +407,7 @@ func (s *stack) send(what, method, pathAndQuery string, body any) sent {
 	return r
 }
 
-// Entra-shaped bodies (reference/entra-scim.md).
+// Entra-shaped bodies (docs/entra.md §2).
 
 const patchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Entra's same-bodied PATCHes at different times are different writes:
-// disable, enable, disable ends disabled (DESIGN.md, "Deduplicate": the
+// disable, enable, disable ends disabled (docs/design.md §3 step 5, "Deduplicate": the
 // idempotency record is only a fast path), and Entra's repeat of the last
 // one changes nothing.
 func TestDisableEnableDisable(t *testing.T) {
