@@ -83,7 +83,7 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 		}
 		if existing == nil {
 			// Held by an entry the natural keys do not name.
-			next, ok, nerr := req.Next()
+			next, ok, nerr := req.Next(err)
 			switch {
 			case nerr != nil:
 				return answer{}, nerr

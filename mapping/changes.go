@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"maps"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/backends"
@@ -33,9 +34,9 @@ type Request struct {
 	// Attrs[backends.AttrMembers] holds the member ids (possibly none).
 	Attrs map[string][]string
 
-	m   *Mapping
-	res scim.Resource
-	try int // the selectUniqueValue candidates Attrs holds
+	m     *Mapping
+	res   scim.Resource
+	tries tries // the selectUniqueValue candidates Attrs holds
 }
 
 // NewRequest checks the required attributes of a POST or PUT body and maps
@@ -60,36 +61,63 @@ func (r Request) Value(attr string) string {
 	return ""
 }
 
-// Next is the request with the next candidates of its selectUniqueValue
-// attributes, for a create that the directory refused on a value no SCIM
-// key holds; false when the mapping has none, or none is left.
-func (r Request) Next() (Request, bool, error) {
-	if r.m == nil || r.try+1 >= r.m.tries(r.Kind, nil) {
+// Next is the request with the next candidate of a selectUniqueValue
+// attribute, for a create that the directory refused (err) on a value no
+// SCIM key holds: of the attribute err names, or of every such attribute
+// when err names none of them. False when the mapping has none, or none
+// is left.
+func (r Request) Next(err error) (Request, bool, error) {
+	if r.m == nil {
 		return r, false, nil
 	}
-	attrs, err := r.m.toAttrsAt(r.Kind, r.res, r.try+1)
+	t, ok := r.m.advance(r.Kind, r.tries, err, nil)
+	if !ok {
+		return r, false, nil
+	}
+	attrs, err := r.m.toAttrsAt(r.Kind, r.res, t)
 	if err != nil {
 		return r, false, err
 	}
-	r.Attrs, r.try = attrs, r.try+1
+	r.Attrs, r.tries = attrs, t
 	return r, true, nil
 }
 
-// tries is how many values the kind's selectUniqueValue attributes give
-// (those among changes only, when changes is not nil); 1 when none.
-func (m *Mapping) tries(kind scim.Kind, changes []backends.Change) int {
-	km, err := m.kindMap(kind)
-	if err != nil {
-		return 1
+// tries is the try of each selectUniqueValue attribute, by lower-cased
+// target name; nil is every first candidate.
+type tries map[string]int
+
+func (t tries) of(a *attribute) int { return t[strings.ToLower(a.target)] }
+
+// advance is t with the next try of the selectUniqueValue attribute err's
+// conflict names, or, when it names none of them and any is true, of every
+// one of them (only those changes writes, when changes is not nil). False
+// when nothing is left to try.
+func (m *Mapping) advance(kind scim.Kind, t tries, err error, changes []backends.Change) (tries, bool) {
+	km, kerr := m.kindMap(kind)
+	if kerr != nil {
+		return t, false
 	}
-	n := 1
+	var ce *backends.ConflictError
+	named := ""
+	if errors.As(err, &ce) && m.isUnique(kind, ce.Attr) {
+		named = strings.ToLower(ce.Attr)
+	}
+	out := make(tries, len(t)+1)
+	for k, v := range t {
+		out[k] = v
+	}
+	moved := false
 	for _, a := range km.attrs {
-		if a.candidates == nil || (changes != nil && !changesAttr(changes, a.target)) {
+		key := strings.ToLower(a.target)
+		if a.candidates == nil || (named != "" && key != named) || (changes != nil && !changesAttr(changes, a.target)) {
 			continue
 		}
-		n = max(n, a.tries())
+		if out[key]+1 < a.tries() {
+			out[key]++
+			moved = true
+		}
 	}
-	return n
+	return out, moved
 }
 
 func changesAttr(changes []backends.Change, attr string) bool {
@@ -105,27 +133,31 @@ func changesAttr(changes []backends.Change, attr string) bool {
 type Changes struct {
 	List []backends.Change
 	// build makes the changes with the selectUniqueValue candidates of
-	// try; nil when the write changes no such attribute.
-	build func(try int) ([]backends.Change, error)
+	// tries; nil when the write changes no such attribute.
+	build func(t tries) ([]backends.Change, error)
 	m     *Mapping
 	kind  scim.Kind
-	try   int
+	tries tries
 }
 
-// Next is the write with the next candidates of its selectUniqueValue
-// attributes, when err is the directory refusing one of their values
-// because another entry holds it (a rename to a name taken); false for any
-// other error, or when no candidate is left.
+// Next is the write with the next candidate of a selectUniqueValue
+// attribute, when err is the directory refusing its value because another
+// entry holds it (a rename to a name taken); false for any other error, or
+// when no candidate is left.
 func (c Changes) Next(err error) (Changes, bool, error) {
 	var ce *backends.ConflictError
-	if c.build == nil || !errors.As(err, &ce) || !c.m.isUnique(c.kind, ce.Attr) || c.try+1 >= c.m.tries(c.kind, c.List) {
+	if c.build == nil || !errors.As(err, &ce) || !c.m.isUnique(c.kind, ce.Attr) {
 		return c, false, nil
 	}
-	list, err := c.build(c.try + 1)
+	t, ok := c.m.advance(c.kind, c.tries, err, c.List)
+	if !ok {
+		return c, false, nil
+	}
+	list, err := c.build(t)
 	if err != nil {
 		return c, false, err
 	}
-	c.List, c.try = list, c.try+1
+	c.List, c.tries = list, t
 	return c, true, nil
 }
 
@@ -143,16 +175,19 @@ func (m *Mapping) isUnique(kind scim.Kind, attr string) bool {
 	return false
 }
 
-// changes runs build for the first try and keeps it for Next when the
-// changes write a selectUniqueValue attribute.
-func (m *Mapping) changes(kind scim.Kind, build func(try int) ([]backends.Change, error)) (Changes, error) {
-	list, err := build(0)
+// changes runs build for the candidates of start and keeps it for Next when
+// the changes write a selectUniqueValue attribute.
+func (m *Mapping) changes(kind scim.Kind, start tries, build func(t tries) ([]backends.Change, error)) (Changes, error) {
+	list, err := build(start)
 	if err != nil {
 		return Changes{}, err
 	}
-	c := Changes{List: list, m: m, kind: kind}
-	if m.tries(kind, list) > 1 {
-		c.build = build
+	c := Changes{List: list, m: m, kind: kind, tries: start}
+	for _, ch := range list {
+		if m.isUnique(kind, ch.Attr) {
+			c.build = build
+			break
+		}
 	}
 	return c, nil
 }
@@ -165,8 +200,8 @@ func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, err
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, func(try int) ([]backends.Change, error) {
-		next, err := req.at(try)
+	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
+		next, err := req.at(t)
 		if err != nil {
 			return nil, err
 		}
@@ -180,11 +215,11 @@ func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, err
 
 // at is the request's attributes with the selectUniqueValue candidates of
 // try.
-func (r Request) at(try int) (map[string][]string, error) {
-	if try == r.try {
+func (r Request) at(t tries) (map[string][]string, error) {
+	if maps.Equal(t, r.tries) {
 		return r.Attrs, nil
 	}
-	return r.m.toAttrsAt(r.Kind, r.res, try)
+	return r.m.toAttrsAt(r.Kind, r.res, t)
 }
 
 // RetriedCreateChanges are the changes that bring cur, the entry an
@@ -196,8 +231,8 @@ func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) (Change
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, func(try int) ([]backends.Change, error) {
-		attrs, err := req.at(try)
+	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
+		attrs, err := req.at(t)
 		if err != nil {
 			return nil, err
 		}
@@ -243,8 +278,8 @@ func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.P
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(kind, func(try int) ([]backends.Change, error) {
-		next, err := m.toAttrsAt(kind, res, try)
+	return m.changes(kind, nil, func(t tries) ([]backends.Change, error) {
+		next, err := m.toAttrsAt(kind, res, t)
 		if err != nil {
 			return nil, err
 		}

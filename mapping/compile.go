@@ -398,6 +398,9 @@ func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attri
 
 	if as.toTarget.set {
 		p, err := compileExpr(as.toTarget.v, toEnv{})
+		if err == nil && p.usesN {
+			err = errors.New("n counts the tries of selectUniqueValue's last candidate; a toTarget has no n")
+		}
 		if err != nil {
 			c.errorAt(as.toTarget, "toTarget does not compile: %v", oneLine(err))
 		} else {

@@ -22,9 +22,9 @@ type reader struct {
 	// attr is attrFunc bound once: a method value allocates, and every
 	// transform of the resource needs it.
 	attr func(...any) any
-	// try selects the value of selectUniqueValue attributes: 0 for the
+	// tries selects the value of each selectUniqueValue attribute: the
 	// first candidate, then the next one after each refusal.
-	try int
+	tries tries
 }
 
 // attrFn returns attr() for toTarget expressions over this resource.
@@ -104,7 +104,7 @@ func (a *attribute) targetValues(rd *reader) ([]string, error) {
 		}
 	}
 	if a.candidates != nil {
-		return a.candidate(rd, rd.try)
+		return a.candidate(rd, rd.tries.of(a))
 	}
 	if a.toTarget == nil {
 		return a.convert(v, nil)
@@ -275,16 +275,16 @@ func appendStrings(out []string, v any, depth int) ([]string, error) {
 // target cannot hold, gives a *scim.Error 400 invalidValue naming the
 // attribute.
 func (m *Mapping) ToAttrs(kind scim.Kind, r scim.Resource) (map[string][]string, error) {
-	return m.toAttrsAt(kind, r, 0)
+	return m.toAttrsAt(kind, r, nil)
 }
 
 // toAttrsAt is ToAttrs with the selectUniqueValue attributes at their try.
-func (m *Mapping) toAttrsAt(kind scim.Kind, r scim.Resource, try int) (map[string][]string, error) {
+func (m *Mapping) toAttrsAt(kind scim.Kind, r scim.Resource, t tries) (map[string][]string, error) {
 	km, err := m.kindMap(kind)
 	if err != nil {
 		return nil, err
 	}
-	rd := &reader{km: km, r: r, try: try}
+	rd := &reader{km: km, r: r, tries: t}
 	out := make(map[string][]string, len(km.attrs)+1)
 	for _, a := range km.attrs {
 		vals, err := a.targetValues(rd)

@@ -101,8 +101,8 @@ func (m *Mapping) RestoreChanges(cur backends.Record, req Request) (Changes, err
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, func(try int) ([]backends.Change, error) {
-		attrs, err := req.at(try)
+	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
+		attrs, err := req.at(t)
 		if err != nil {
 			return nil, err
 		}

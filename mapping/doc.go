@@ -77,10 +77,28 @@
 //	  attributes:
 //	    - {scim: displayName, target: name, match: 1, required: true}
 //	    - {scim: externalId, target: external_id}
+//	    # selectUniqueValue: like Entra's SelectUniqueValue, for a computed
+//	    # attribute the directory keeps unique but SCIM does not (AD's cn
+//	    # and sAMAccountName): candidates tried in order until the
+//	    # directory accepts one, never a 409. Each later candidate sees the
+//	    # first one's result as value; the last may count with n (1, 2, …,
+//	    # up to 100 tries in all). A rename follows the same rule.
+//	    - target: cn
+//	      selectUniqueValue:
+//	        - 'attr("displayName")'
+//	        - 'value + " (" + Left(attr("externalId"), 8) + ")"'
+//	        - 'Join(" ", value, n + 2)'
 //	deprovision:
 //	  onDelete: delete   # SCIM DELETE of a user: delete (default) | disable
-//	                     # (keep the entry and write active=false through
-//	                     # the active mapping, which must exist)
+//	                     # (keep the entry, write active=false through the
+//	                     # active mapping, which must exist, and the marker)
+//	  marker: {target: deprovisioned, value: "1"}
+//	                     # required by disable: what marks a kept entry, in
+//	                     # an attribute no SCIM attribute maps. Marked
+//	                     # entries are gone for SCIM (Get is 404, Filter
+//	                     # leaves them out) until a POST restores them.
+//	  groups:
+//	    onDelete: delete # groups: delete (default) | keep (with a marker)
 //
 // Keys are exact (YAML is case-sensitive); an unknown key, a duplicate key
 // or a value of the wrong type is an error. Anchors, aliases and merge keys
