@@ -182,8 +182,15 @@ func (b *Backend) conflictAt(c *conn, k *kindLayout, dn string, written map[stri
 	ce := &backends.ConflictError{Attr: k.rdn}
 	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
 		"(objectClass=*)", []string{k.idAttr}, nil))
-	if err == nil && len(res.Entries) == 1 {
+	switch {
+	case err == nil && len(res.Entries) == 1:
 		ce.ID = k.entryID(res.Entries[0])
+	case err == nil || errors.Is(err, backends.ErrNotFound) || resultCode(err) == int(goldap.LDAPResultNoSuchObject):
+		// No entry at the DN: the directory refused another of its
+		// unique values (AD's sAMAccountName answers 68 too), which it
+		// does not name.
+		ce.Attr = ""
+		return fmt.Errorf("ldap: a unique value of %q is taken: %w", dn, ce)
 	}
 	return fmt.Errorf("ldap: %q exists: %w", dn, ce)
 }

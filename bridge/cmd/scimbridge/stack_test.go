@@ -124,8 +124,12 @@ type bridgeOptions struct {
 func newBridgeWith(t testing.TB, backend, mappingFile string, o bridgeOptions) *stack {
 	t.Helper()
 	dir := t.TempDir()
-	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, mappingFile))
-	require.NoError(t, err)
+	mappingPath := mappingFile
+	if !filepath.IsAbs(mappingPath) {
+		var err error
+		mappingPath, err = filepath.Abs(filepath.Join(repoRoot, mappingFile))
+		require.NoError(t, err)
+	}
 	if o.state == "" {
 		o.state = `{ sqlite: { path: ` + filepath.Join(dir, "state.db") + ` } }`
 	}
