@@ -200,16 +200,24 @@ func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, err
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
-		next, err := req.at(t)
-		if err != nil {
-			return nil, err
-		}
+	return m.fromRequest(req, func(next map[string][]string) []backends.Change {
 		changes := Diff(old, next)
 		if ids, ok := next[backends.AttrMembers]; ok && m.members {
 			changes = append(changes, backends.Change{Op: backends.Replace, Attr: backends.AttrMembers, Values: ids})
 		}
-		return changes, nil
+		return changes
+	})
+}
+
+// fromRequest builds a write's changes with f from the request's
+// attributes, at each try of its selectUniqueValue candidates.
+func (m *Mapping) fromRequest(req Request, f func(attrs map[string][]string) []backends.Change) (Changes, error) {
+	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
+		attrs, err := req.at(t)
+		if err != nil {
+			return nil, err
+		}
+		return f(attrs), nil
 	})
 }
 
@@ -231,12 +239,8 @@ func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) (Change
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
-		attrs, err := req.at(t)
-		if err != nil {
-			return nil, err
-		}
-		return m.overlay(old, old, attrs), nil
+	return m.fromRequest(req, func(attrs map[string][]string) []backends.Change {
+		return m.overlay(old, old, attrs)
 	})
 }
 

@@ -101,15 +101,11 @@ func (m *Mapping) RestoreChanges(cur backends.Record, req Request) (Changes, err
 	if err != nil {
 		return Changes{}, err
 	}
-	return m.changes(req.Kind, req.tries, func(t tries) ([]backends.Change, error) {
-		attrs, err := req.at(t)
-		if err != nil {
-			return nil, err
-		}
+	return m.fromRequest(req, func(attrs map[string][]string) []backends.Change {
 		changes := m.overlay(old, enabled, attrs)
 		if km.marker != nil {
 			changes = append(changes, backends.Change{Op: backends.Replace, Attr: km.marker.attr})
 		}
-		return changes, nil
+		return changes
 	})
 }

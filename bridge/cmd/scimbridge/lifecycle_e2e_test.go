@@ -242,4 +242,14 @@ func TestADNamesakes(t *testing.T) {
 	cn := s.byGUID(ids[0]).GetAttributeValue("cn")
 	require.True(t, strings.HasPrefix(cn, names[1]), cn)
 	require.False(t, cns[strings.ToLower(cn)], "%q was taken", cn)
+
+	// Groups share the sAMAccountName namespace with users: a group named
+	// like a user's gets a name of its own, not a 409.
+	sam := s.byGUID(ids[1]).GetAttributeValue("sAMAccountName")
+	g := fixture(t, "create-group-empty-members")
+	g["displayName"], g["externalId"] = sam, uuid.NewString()
+	gid := s.must(201, "POST", "/Groups", g).body["id"].(string)
+	gsam := s.byGUID(gid).GetAttributeValue("sAMAccountName")
+	require.NotEqual(t, strings.ToLower(sam), strings.ToLower(gsam))
+	require.True(t, strings.HasPrefix(gsam, sam), gsam)
 }
