@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -217,24 +216,6 @@ const (
 	placeholderPresent                        // known to be there: remove it
 )
 
-// memberChangeValues converts the ids of every member change at once (one
-// batched search per kind) to the values stored in the member attribute.
-func (b *Backend) memberChangeValues(c *conn, k *kindLayout, changes []backends.Change) (map[string]string, error) {
-	var ids []string
-	for _, ch := range changes {
-		if ch.Attr == backends.AttrMembers {
-			if k.member == nil {
-				return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
-			}
-			ids = append(ids, ch.Values...)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return b.memberValues(c, k.member, ids)
-}
-
 // modPlan is a Modify turned into LDAP requests.
 type modPlan struct {
 	newRDN    string // "rdn=value", or "" to keep it
@@ -260,9 +241,9 @@ func (p *modPlan) guard(k *kindLayout, id string) []string {
 	terms := []string{k.classFilter, f}
 	if p.flags != nil {
 		if *p.flags == "" {
-			terms = append(terms, "(!("+k.active.attr+"=*))")
+			terms = append(terms, "(!("+p.flagsAttr+"=*))")
 		} else {
-			terms = append(terms, "("+k.active.attr+"="+goldap.EscapeFilter(*p.flags)+")")
+			terms = append(terms, "("+p.flagsAttr+"="+goldap.EscapeFilter(*p.flags)+")")
 		}
 	}
 	for _, oc := range p.classes {
@@ -288,211 +269,155 @@ func (p *modPlan) holds(e *goldap.Entry) bool {
 	return true
 }
 
-// sameFlags compares two flags values as integers (integerMatch), or as
-// text when they are not numbers.
-func sameFlags(a, b string) bool {
-	x, errA := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
-	y, errB := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
-	if errA != nil || errB != nil {
-		return a == b
-	}
-	return x == y
+// planner is the state of one plan: the entry the changes are made to,
+// and the name and container it will have once the changes before the
+// current one are made.
+type planner struct {
+	*modPlan
+	b                 *Backend
+	c                 *conn
+	k                 *kindLayout
+	e                 *goldap.Entry
+	rdnAttr, rdnValue string
+	parent            string
 }
 
-// plan converts changes into the stored form: ids to DNs, the active flag
-// to the flags bit, members to member values (memberVals, converted by
-// memberChangeValues), the auxiliary classes the entry lacks, the
-// placeholder when members arrive (as ph says).
+// moveTo plans the entry into the container target; the container it is
+// in already means no move.
+func (p *planner) moveTo(target string) {
+	if !strings.EqualFold(dnKey(target), dnKey(p.parent)) {
+		p.newParent, p.parent = target, target
+	} else {
+		p.newParent = ""
+	}
+}
+
+// plan converts changes into the stored form, each attribute's through its
+// codec (ids to DNs, the active flag to the flags bit, a new name to a
+// rename), members to member values (memberVals, converted by
+// memberChangeValues), adding the auxiliary classes the entry lacks and
+// removing the placeholder when members arrive (as mode says).
 func (b *Backend) plan(c *conn, k *kindLayout, e *goldap.Entry, changes []backends.Change,
 	memberVals map[string]string, mode placeholderMode) (*modPlan, error) {
-	p := &modPlan{unique: map[string][]string{}, dn: e.DN}
 	for _, ch := range changes {
 		if ch.Attr == backends.AttrMembers && k.member == nil {
-			return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
+			return nil, errNoMembers()
 		}
 	}
-	curRDNAttr, curRDN := rdnOf(e.DN)
-	parent := parentDN(e.DN)
+	p := &planner{modPlan: &modPlan{unique: map[string][]string{}, dn: e.DN}, b: b, c: c, k: k, e: e, parent: parentDN(e.DN)}
+	p.rdnAttr, p.rdnValue = rdnOf(e.DN)
 	membersAdded := false
 	attrChanged := false
 	for _, ch := range changes {
 		vals := dedupe(nonEmpty(ch.Values))
 		if ch.Attr == backends.AttrMembers {
-			m := k.member
-			var mv []string
-			seen := map[string]bool{}
-			for _, id := range vals {
-				v, ok := memberVals[id]
-				if !ok {
-					if ch.Op == backends.Remove {
-						continue // not a member of anything: nothing to remove
-					}
-					return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: fmt.Sprintf("no user or group has id %q", id)}
-				}
-				if key := m.key(v); !seen[key] {
-					seen[key] = true
-					mv = append(mv, v)
-				}
+			mods, added, err := k.member.changes(ch.Op, vals, memberVals)
+			if err != nil {
+				return nil, err
 			}
-			switch ch.Op {
-			case backends.Add:
-				if len(mv) > 0 {
-					p.mods = append(p.mods, mod{goldap.AddAttribute, m.attr, mv})
-					membersAdded = true
-				}
-			case backends.Remove:
-				switch {
-				case len(vals) == 0:
-					p.mods = append(p.mods, mod{goldap.ReplaceAttribute, m.attr, placeholderOr(m, nil)})
-				case len(mv) > 0:
-					p.mods = append(p.mods, mod{goldap.DeleteAttribute, m.attr, mv})
-				}
-			case backends.Replace:
-				p.mods = append(p.mods, mod{goldap.ReplaceAttribute, m.attr, placeholderOr(m, mv)})
-			}
+			p.mods = append(p.mods, mods...)
+			membersAdded = membersAdded || added
 			continue
 		}
 		name := ch.Attr
-		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
+		if !k.writable(name) {
 			return nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
 		}
 		if err := b.checkNUL(c, name, vals...); err != nil {
 			return nil, err
 		}
 		attrChanged = true
-		a, _ := k.attr(name)
-		if a.Unique && (ch.Op == backends.Replace || ch.Op == backends.Add) && len(vals) > 0 {
+		if a, _ := k.attr(name); a.Unique && (ch.Op == backends.Replace || ch.Op == backends.Add) && len(vals) > 0 {
 			p.unique[name] = vals
 		}
-		switch {
-		case strings.EqualFold(name, k.rdn):
-			if ch.Op == backends.Replace && len(vals) == 0 {
-				return nil, &backends.InvalidError{Attr: name, Reason: "the naming attribute of an entry cannot be cleared"}
-			}
-			// The exact value is compared: a change of case is a rename
-			// too, so the DN reads as written.
-			if ch.Op == backends.Replace && !slices.Contains(vals, curRDN) {
-				want := k.rdnFor(vals[0])
-				wantAttr, wantVal := k.naming(vals[0])
-				if !strings.EqualFold(wantAttr, curRDNAttr) || wantVal != curRDN {
-					p.newRDN = want
-				}
-				curRDNAttr, curRDN = wantAttr, wantVal
-			}
-			// The ModifyDN (or the current name) already gives the
-			// attribute its one value; Active Directory refuses any
-			// modify of the RDN attribute, even to the same value
-			// (67, "must use 'rename' operation instead").
-			if ch.Op == backends.Replace && len(vals) == 1 && len(e.GetEqualFoldAttributeValues(name)) <= 1 &&
-				strings.EqualFold(curRDNAttr, name) && curRDN == vals[0] {
-				continue
-			}
-		case a.Ref != "":
-			conv, err := b.refDNs(c, a, vals, ch.Op != backends.Remove)
-			if err != nil {
-				return nil, err
-			}
-			if ch.Op == backends.Remove && len(vals) > 0 && len(conv) == 0 {
-				continue
-			}
-			vals = conv
-		case k.active != nil && strings.EqualFold(name, k.active.attr):
-			if len(vals) == 0 {
-				if k.active.bit != 0 {
-					continue // the flags stay; there is no "no value" for them
-				}
-				break
-			}
-			on, ok := parseBool(vals[0])
-			if k.active.bit != 0 {
-				if !ok || ch.Op != backends.Replace {
-					return nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
-				}
-				flags := k.active.initial
-				cur := e.GetEqualFoldAttributeValue(name)
-				if cur != "" {
-					if n, err := strconv.ParseInt(cur, 10, 64); err == nil {
-						flags = n
-					}
-				}
-				p.flagsAttr, p.flags = k.active.attr, &cur
-				vals = []string{strconv.FormatInt(setBit(flags, k.active.bit, !on), 10)}
-			}
-			if k.active.moveTo != "" && ok {
-				target := k.parent
-				if !on {
-					target = k.active.moveTo
-				}
-				if !strings.EqualFold(dnKey(target), dnKey(parent)) {
-					p.newParent, parent = target, target
-				} else {
-					p.newParent = ""
-				}
-			}
+		vals, write, err := k.codec(name).modify(p, ch, vals)
+		if err != nil {
+			return nil, err
 		}
-		switch ch.Op {
-		case backends.Replace:
-			p.mods = append(p.mods, mod{goldap.ReplaceAttribute, name, vals})
-		case backends.Add:
-			if len(vals) > 0 {
-				p.mods = append(p.mods, mod{goldap.AddAttribute, name, vals})
-			}
-		case backends.Remove:
-			if len(vals) == 0 {
-				// Replacing with nothing removes every value and, unlike
-				// a delete without values, is no error when there is none.
-				p.mods = append(p.mods, mod{goldap.ReplaceAttribute, name, nil})
-			} else {
-				p.mods = append(p.mods, mod{goldap.DeleteAttribute, name, vals})
-			}
-		default:
+		if !write {
+			continue
+		}
+		m, ok := changeMod(ch.Op, name, vals)
+		if !ok {
 			return nil, &backends.InvalidError{Attr: name, Reason: "unknown change " + ch.Op.String()}
+		}
+		if m != nil {
+			p.mods = append(p.mods, *m)
 		}
 	}
 	if attrChanged {
-		var missing []string
-		have := e.GetEqualFoldAttributeValues("objectClass")
-		for _, aux := range k.auxClasses {
-			if slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, aux) }) {
-				p.classes = append(p.classes, aux)
-			} else {
-				missing = append(missing, aux)
-			}
-		}
-		if len(missing) > 0 {
-			// An entry from before scimbridge: the class that allows
-			// the attributes about to be written comes first.
-			p.mods = append([]mod{{goldap.AddAttribute, "objectClass", missing}}, p.mods...)
-		}
+		p.addMissingClasses()
 	}
 	if membersAdded && k.member.placeholder != "" {
-		ph := k.member.placeholder
-		switch mode {
-		case placeholderAssert:
-			p.placeholderAbsent = true
-		case placeholderPresent:
-			p.mods = append(p.mods, mod{goldap.DeleteAttribute, k.member.attr, []string{ph}})
-		default:
-			res, err := c.search(goldap.NewSearchRequest(e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
-				"("+k.member.attr+"="+goldap.EscapeFilter(ph)+")", []string{"1.1"}, nil))
-			if err != nil {
-				return nil, classify("placeholder check", err, nil)
-			}
-			if len(res.Entries) > 0 {
-				p.mods = append(p.mods, mod{goldap.DeleteAttribute, k.member.attr, []string{ph}})
-			}
+		if err := p.removePlaceholder(mode); err != nil {
+			return nil, err
 		}
 	}
-	return p, nil
+	return p.modPlan, nil
 }
 
-// placeholderOr is vals, or the placeholder when vals is empty and the
-// layout has one.
-func placeholderOr(m *memberLayout, vals []string) []string {
-	if len(vals) == 0 && m.placeholder != "" {
-		return []string{m.placeholder}
+// changeMod is the modification of attr that op with the stored values
+// vals makes (nil: none), or false for an unknown op.
+func changeMod(op backends.ChangeOp, attr string, vals []string) (*mod, bool) {
+	switch op {
+	case backends.Replace:
+		return &mod{goldap.ReplaceAttribute, attr, vals}, true
+	case backends.Add:
+		if len(vals) == 0 {
+			return nil, true
+		}
+		return &mod{goldap.AddAttribute, attr, vals}, true
+	case backends.Remove:
+		if len(vals) == 0 {
+			// Replacing with nothing removes every value and, unlike
+			// a delete without values, is no error when there is none.
+			return &mod{goldap.ReplaceAttribute, attr, nil}, true
+		}
+		return &mod{goldap.DeleteAttribute, attr, vals}, true
 	}
-	return vals
+	return nil, false
+}
+
+// addMissingClasses adds the auxiliary classes the entry lacks (an entry
+// from before scimbridge) first, so that the class allowing the attributes
+// about to be written is there when they are; the others are taken as
+// there, which the guard asserts.
+func (p *planner) addMissingClasses() {
+	var missing []string
+	have := p.e.GetEqualFoldAttributeValues("objectClass")
+	for _, aux := range p.k.auxClasses {
+		if slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, aux) }) {
+			p.classes = append(p.classes, aux)
+		} else {
+			missing = append(missing, aux)
+		}
+	}
+	if len(missing) > 0 {
+		p.mods = append([]mod{{goldap.AddAttribute, "objectClass", missing}}, p.mods...)
+	}
+}
+
+// removePlaceholder plans the removal of an empty group's placeholder
+// when members arrive, as mode says how to learn that it is there.
+func (p *planner) removePlaceholder(mode placeholderMode) error {
+	m := p.k.member
+	switch mode {
+	case placeholderAssert:
+		p.placeholderAbsent = true
+		return nil
+	case placeholderPresent:
+	default:
+		res, err := p.c.search(goldap.NewSearchRequest(p.e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+			"("+m.attr+"="+goldap.EscapeFilter(m.placeholder)+")", []string{"1.1"}, nil))
+		if err != nil {
+			return classify("placeholder check", err, nil)
+		}
+		if len(res.Entries) == 0 {
+			return nil
+		}
+	}
+	p.mods = append(p.mods, mod{goldap.DeleteAttribute, m.attr, []string{m.placeholder}})
+	return nil
 }
 
 // apply sends mods as one Modify request, falling back to the effective
@@ -507,7 +432,7 @@ func (b *Backend) apply(c *conn, k *kindLayout, dn string, mods []mod, guard []s
 	}
 	terms := guard
 	if placeholderAbsent {
-		terms = append(slices.Clip(terms), "(!("+k.member.attr+"="+goldap.EscapeFilter(k.member.placeholder)+"))")
+		terms = append(slices.Clip(terms), k.member.notPlaceholder())
 	}
 	req, err := b.modifyRequest(dn, mods, terms)
 	if err != nil {
@@ -615,15 +540,10 @@ func (b *Backend) valueConflict(k *kindLayout, err error, mods []mod) bool {
 // missing are added, only values really there are deleted, and an emptied
 // member attribute gets the placeholder.
 func (b *Backend) effective(c *conn, k *kindLayout, dn string, mods []mod) ([]mod, error) {
-	valueAttrs := map[string]bool{}
-	var names []string
+	var names []string // the attributes whose values decide, once each
 	for _, m := range mods {
-		if m.op != goldap.ReplaceAttribute || k.isMemberAttr(m.attr) {
-			la := strings.ToLower(m.attr)
-			if !valueAttrs[la] {
-				valueAttrs[la] = true
-				names = append(names, m.attr)
-			}
+		if (m.op != goldap.ReplaceAttribute || k.isMemberAttr(m.attr)) && !k.hasAttr(names, m.attr) {
+			names = append(names, m.attr)
 		}
 	}
 	res, err := c.search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
@@ -634,115 +554,115 @@ func (b *Backend) effective(c *conn, k *kindLayout, dn string, mods []mod) ([]mo
 	if len(res.Entries) == 0 {
 		return nil, fmt.Errorf("ldap: %q is gone: %w", dn, backends.ErrNotFound)
 	}
-	e := res.Entries[0]
-	keyOf := func(attr, v string) string {
-		if k.isMemberAttr(attr) {
-			return k.member.key(v)
-		}
-		return foldValue(v)
-	}
-	type valueSet struct {
-		order []string
-		vals  map[string]string
-	}
 	cur := map[string]*valueSet{}
 	final := map[string]*valueSet{}
 	for _, name := range names {
-		vals, err := b.allValues(c, e, name)
+		vals, err := b.allValues(c, res.Entries[0], name)
 		if err != nil {
 			return nil, err
 		}
-		cs, fs := &valueSet{vals: map[string]string{}}, &valueSet{vals: map[string]string{}}
-		for _, v := range vals {
-			key := keyOf(name, v)
-			cs.vals[key] = v
-			cs.order = append(cs.order, key)
-			fs.vals[key] = v
-			fs.order = append(fs.order, key)
+		key := foldValue
+		if k.isMemberAttr(name) {
+			key = k.member.key
 		}
-		cur[strings.ToLower(name)], final[strings.ToLower(name)] = cs, fs
+		cur[strings.ToLower(name)], final[strings.ToLower(name)] = newValueSet(key, vals), newValueSet(key, vals)
 	}
 	for _, m := range mods {
-		fs := final[strings.ToLower(m.attr)]
-		if fs == nil {
-			continue
-		}
-		switch m.op {
-		case goldap.ReplaceAttribute:
-			fs.vals, fs.order = map[string]string{}, nil
-			fallthrough
-		case goldap.AddAttribute:
-			for _, v := range m.vals {
-				key := keyOf(m.attr, v)
-				if _, ok := fs.vals[key]; !ok {
-					fs.vals[key] = v
-					fs.order = append(fs.order, key)
-				}
-			}
-		case goldap.DeleteAttribute:
-			if len(m.vals) == 0 {
-				fs.vals = map[string]string{}
-				continue
-			}
-			for _, v := range m.vals {
-				delete(fs.vals, keyOf(m.attr, v))
-			}
+		if fs := final[strings.ToLower(m.attr)]; fs != nil {
+			fs.apply(m)
 		}
 	}
-	if k.member != nil && k.member.placeholder != "" {
+	if k.member != nil {
 		if fs := final[strings.ToLower(k.member.attr)]; fs != nil {
-			ph := k.member.key(k.member.placeholder)
-			real := 0
-			for key := range fs.vals {
-				if key != ph {
-					real++
-				}
-			}
-			if real == 0 {
-				if _, ok := fs.vals[ph]; !ok {
-					fs.vals[ph] = k.member.placeholder
-					fs.order = append(fs.order, ph)
-				}
-			} else {
-				delete(fs.vals, ph)
-			}
+			k.member.settle(fs)
 		}
 	}
 	var out []mod
 	done := map[string]bool{}
 	for _, m := range mods {
 		la := strings.ToLower(m.attr)
-		if !valueAttrs[la] {
+		switch {
+		case cur[la] == nil:
 			out = append(out, m)
-			continue
-		}
-		if done[la] {
-			continue
-		}
-		done[la] = true
-		cs, fs := cur[la], final[la]
-		var add, del []string
-		for _, key := range fs.order {
-			if v, ok := fs.vals[key]; ok {
-				if _, had := cs.vals[key]; !had {
-					add = append(add, v)
-				}
-			}
-		}
-		for _, key := range cs.order {
-			if _, keep := fs.vals[key]; !keep {
-				del = append(del, cs.vals[key])
-			}
-		}
-		add, del = dedupe(add), dedupe(del)
-		if len(add) > 0 {
-			out = append(out, mod{goldap.AddAttribute, m.attr, add})
-		}
-		if len(del) > 0 {
-			out = append(out, mod{goldap.DeleteAttribute, m.attr, del})
+		case !done[la]:
+			done[la] = true
+			out = append(out, cur[la].diff(m.attr, final[la])...)
 		}
 	}
 	return out, nil
+}
+
+// valueSet is the values of one attribute by comparison key (as the
+// directory's matching rule would compare them), in order.
+type valueSet struct {
+	key   func(string) string
+	order []string
+	vals  map[string]string
+}
+
+func newValueSet(key func(string) string, vals []string) *valueSet {
+	s := &valueSet{key: key, vals: map[string]string{}}
+	for _, v := range vals {
+		k := key(v)
+		s.vals[k] = v
+		s.order = append(s.order, k)
+	}
+	return s
+}
+
+// add adds v under key unless a value with that key is there.
+func (s *valueSet) add(key, v string) {
+	if _, ok := s.vals[key]; !ok {
+		s.vals[key] = v
+		s.order = append(s.order, key)
+	}
+}
+
+// apply makes the modification m to the set, as the directory would.
+func (s *valueSet) apply(m mod) {
+	switch m.op {
+	case goldap.ReplaceAttribute:
+		s.vals, s.order = map[string]string{}, nil
+		fallthrough
+	case goldap.AddAttribute:
+		for _, v := range m.vals {
+			s.add(s.key(v), v)
+		}
+	case goldap.DeleteAttribute:
+		if len(m.vals) == 0 {
+			s.vals = map[string]string{}
+			return
+		}
+		for _, v := range m.vals {
+			delete(s.vals, s.key(v))
+		}
+	}
+}
+
+// diff is the modifications of attr that take it from s to final: an add
+// of the values missing, a delete of those too many.
+func (s *valueSet) diff(attr string, final *valueSet) []mod {
+	var add, del []string
+	for _, key := range final.order {
+		if v, ok := final.vals[key]; ok {
+			if _, had := s.vals[key]; !had {
+				add = append(add, v)
+			}
+		}
+	}
+	for _, key := range s.order {
+		if _, keep := final.vals[key]; !keep {
+			del = append(del, s.vals[key])
+		}
+	}
+	var out []mod
+	if add = dedupe(add); len(add) > 0 {
+		out = append(out, mod{goldap.AddAttribute, attr, add})
+	}
+	if del = dedupe(del); len(del) > 0 {
+		out = append(out, mod{goldap.DeleteAttribute, attr, del})
+	}
+	return out
 }
 
 // Delete removes an entry, after removing it from every group holding it
@@ -821,11 +741,7 @@ func (b *Backend) unlink(c *conn, k *kindLayout, e *goldap.Entry, id string) err
 		}
 	}
 	for _, rk := range b.kinds() {
-		for _, name := range rk.attrNames {
-			a, _ := rk.attr(name)
-			if a.Ref != k.kind {
-				continue
-			}
+		for _, name := range rk.refsTo(k.kind) {
 			res, err := c.search(goldap.NewSearchRequest(rk.searchBase, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 				"(&"+rk.classFilter+"("+name+"="+goldap.EscapeFilter(e.DN)+"))", []string{"1.1"}, nil))
 			if err != nil {
@@ -856,10 +772,8 @@ func (b *Backend) relink(c *conn, k *kindLayout, oldDN, newDN string) error {
 		refs = append(refs, ref{g, g.member.attr})
 	}
 	for _, rk := range b.kinds() {
-		for _, name := range rk.attrNames {
-			if a, _ := rk.attr(name); a.Ref == k.kind {
-				refs = append(refs, ref{rk, name})
-			}
+		for _, name := range rk.refsTo(k.kind) {
+			refs = append(refs, ref{rk, name})
 		}
 	}
 	for _, r := range refs {
