@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -65,7 +66,7 @@ func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, 
 	users, uerrs := compileLayout(backends.User, schema.Users, base, c.BaseDN)
 	groups, gerrs := compileLayout(backends.Group, schema.Groups, base, c.BaseDN)
 	errs = append(append(errs, uerrs...), gerrs...)
-	if users != nil && users.active != nil && users.active.password != "" && !c.StartTLS && !strings.HasPrefix(strings.ToLower(c.URL), "ldaps://") {
+	if users != nil && users.password != "" && !c.StartTLS && !strings.HasPrefix(strings.ToLower(c.URL), "ldaps://") {
 		errs = append(errs, errors.New("ldap: users.target active.password: a password is written only over an encrypted connection (ldaps:// or startTLS: true); Active Directory refuses it otherwise"))
 	}
 	if users != nil && groups != nil && users.classFilter == groups.classFilter &&
@@ -184,35 +185,32 @@ func (b *Backend) lookup(c *conn, k *kindLayout, id string, attrs []string) (*go
 	return nil, fmt.Errorf("ldap: %d entries have %s %q", len(res.Entries), k.idAttr, id)
 }
 
-// records turns entries into records: ids rendered, references (manager
-// DNs) and members converted to ids, the active bit shown as true/false.
-// Entries without an id are skipped. known maps the dnKey of DNs whose id
-// the caller knows (it just converted them) to that id; only the others
-// are searched for, in batches.
+// records turns entries into records: ids rendered, every attribute as
+// its codec decodes it (references to ids, the active bit as true/false),
+// members converted to ids when asked for. Entries without an id are
+// skipped. known maps the dnKey of DNs whose id the caller knows (it just
+// converted them) to that id; only the others are searched for, in
+// batches, all entries' at once.
 func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, members bool, known map[string]string) ([]backends.Record, error) {
-	// Collect every DN that must become an id, to resolve them in batches.
 	var refDNs []string
 	for _, e := range entries {
 		for _, name := range k.attrNames {
-			if a, _ := k.attr(name); a.Ref != "" {
-				for _, dn := range e.GetEqualFoldAttributeValues(name) {
-					if _, ok := known[dnKey(dn)]; !ok {
-						refDNs = append(refDNs, dn)
-					}
-				}
-			}
+			refDNs = append(refDNs, k.codec(name).refs(e, known)...)
 		}
 	}
-	memberVals := map[*goldap.Entry][]string{}
-	if members && k.member != nil {
-		for _, e := range entries {
-			vals, err := b.allValues(c, e, k.member.attr)
-			if err != nil {
-				return nil, err
-			}
-			memberVals[e] = vals
-			if k.member.format == formatDN {
-				refDNs = append(refDNs, vals...)
+	m := k.member
+	if !members {
+		m = nil
+	}
+	var memberVals map[*goldap.Entry][]string
+	if m != nil {
+		var err error
+		if memberVals, err = b.storedMembers(c, m, entries); err != nil {
+			return nil, err
+		}
+		if m.format == formatDN {
+			for _, e := range entries {
+				refDNs = append(refDNs, memberVals[e]...)
 			}
 		}
 	}
@@ -220,16 +218,14 @@ func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, membe
 	if err != nil {
 		return nil, err
 	}
-	for key, id := range known {
-		dnIDs[key] = id
-	}
+	maps.Copy(dnIDs, known)
 	var attrIDs map[string]string
-	if members && k.member != nil && k.member.format == formatAttr {
+	if m != nil && m.format == formatAttr {
 		var all []string
-		for _, v := range memberVals {
-			all = append(all, v...)
+		for _, e := range entries {
+			all = append(all, memberVals[e]...)
 		}
-		if attrIDs, err = b.idsForUserValues(c, k.member.userAttr, all); err != nil {
+		if attrIDs, err = b.idsForUserValues(c, m.userAttr, all); err != nil {
 			return nil, err
 		}
 	}
@@ -242,47 +238,14 @@ func (b *Backend) records(c *conn, k *kindLayout, entries []*goldap.Entry, membe
 		}
 		rec := backends.Record{Kind: k.kind, ID: id, Attrs: map[string][]string{}}
 		for _, name := range k.attrNames {
-			vals := e.GetEqualFoldAttributeValues(name)
-			if len(vals) == 0 {
-				continue
-			}
-			a, _ := k.attr(name)
-			switch {
-			case a.Ref != "":
-				var ids []string
-				for _, dn := range vals {
-					if id, ok := dnIDs[dnKey(dn)]; ok {
-						ids = append(ids, id)
-					}
+			if vals := e.GetEqualFoldAttributeValues(name); len(vals) > 0 {
+				if vals = k.codec(name).decode(vals, dnIDs); len(vals) > 0 {
+					rec.Attrs[name] = vals
 				}
-				vals = ids
-			case k.active != nil && k.active.bit != 0 && strings.EqualFold(name, k.active.attr):
-				vals = []string{activeText(vals[0], k.active.bit)}
-			}
-			if len(vals) > 0 {
-				rec.Attrs[name] = vals
 			}
 		}
-		if members && k.member != nil {
-			ids := []string{}
-			seen := map[string]bool{}
-			for _, v := range memberVals[e] {
-				var id string
-				var ok bool
-				switch k.member.format {
-				case formatDN:
-					id, ok = dnIDs[dnKey(v)]
-				case formatID:
-					id, ok = v, v != k.member.placeholder
-				case formatAttr:
-					id, ok = attrIDs[foldValue(v)]
-				}
-				if ok && !seen[id] {
-					seen[id] = true
-					ids = append(ids, id)
-				}
-			}
-			rec.Attrs[backends.AttrMembers] = ids
+		if m != nil {
+			rec.Attrs[backends.AttrMembers] = m.decode(memberVals[e], dnIDs, attrIDs)
 		}
 		rec.Created = parseGeneralizedTime(e.GetEqualFoldAttributeValue("createTimestamp"))
 		rec.Modified = parseGeneralizedTime(e.GetEqualFoldAttributeValue("modifyTimestamp"))

@@ -332,7 +332,8 @@ const (
 )
 
 // compileLayout decodes and checks one kind's layout against the mapping's
-// attributes and the base DN, without I/O.
+// attributes and the base DN, without I/O. Every error is reported, in the
+// order of the layout's keys.
 func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, baseStr string) (*kindLayout, []error) {
 	prefix := "ldap: " + layoutPath(kind)
 	if len(ks.Layout) == 0 {
@@ -345,76 +346,115 @@ func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, 
 	if err := backends.DecodeConfig(ks.Layout, &l); err != nil {
 		return nil, []error{fmt.Errorf("%s: %w", prefix, err)}
 	}
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{prefix, key}, args...)...))
+	lc := &layoutCompiler{prefix: prefix, base: base, baseStr: baseStr,
+		k: &kindLayout{kind: kind, attrs: map[string]backends.AttrSchema{}}}
+	lc.containers(&l)
+	lc.entries(&l)
+	lc.identity(l.ID)
+	lc.values(&l)
+	lc.attributes(ks.Attrs, l.RDN)
+	active := lc.active(l.Active)
+	lc.member(l.Member)
+	lc.k.compileCodecs(active)
+	return lc.k, lc.errs
+}
+
+// layoutCompiler compiles one kind's layout, collecting every error.
+type layoutCompiler struct {
+	prefix  string // "ldap: users.target"
+	base    *goldap.DN
+	baseStr string
+	k       *kindLayout
+	errs    []error
+}
+
+// bad reports the layout's key as wrong.
+func (lc *layoutCompiler) bad(key, format string, args ...any) {
+	lc.errs = append(lc.errs, fmt.Errorf("%s.%s: "+format, append([]any{lc.prefix, key}, args...)...))
+}
+
+// rel is v, a DN relative to baseDN, made absolute, and parsed (nil when
+// it is no DN).
+func (lc *layoutCompiler) rel(key, v string) (string, *goldap.DN) {
+	abs := joinDN(v, lc.baseStr)
+	dn, err := goldap.ParseDN(abs)
+	if err != nil {
+		lc.bad(key, "%q is not a DN relative to baseDN: %v", v, err)
+		return abs, nil
 	}
-	k := &kindLayout{kind: kind, attrs: map[string]backends.AttrSchema{}}
-	rel := func(key, v string) (string, *goldap.DN) {
-		abs := joinDN(v, baseStr)
-		dn, err := goldap.ParseDN(abs)
-		if err != nil {
-			bad(key, "%q is not a DN relative to baseDN: %v", v, err)
-			return abs, nil
-		}
-		if base != nil && !base.AncestorOfFold(dn) && !base.EqualFold(dn) {
-			bad(key, "%q is outside baseDN", v)
-		}
-		return abs, dn
+	if lc.base != nil && !lc.base.AncestorOfFold(dn) && !lc.base.EqualFold(dn) {
+		lc.bad(key, "%q is outside baseDN", v)
 	}
+	return abs, dn
+}
+
+// containers compiles where new entries go and which subtree is searched.
+func (lc *layoutCompiler) containers(l *Layout) {
+	k := lc.k
 	if l.Parent == nil {
-		bad("parent", "required (the container of new entries relative to baseDN, e.g. \"ou=people\")")
+		lc.bad("parent", "required (the container of new entries relative to baseDN, e.g. \"ou=people\")")
 	} else {
-		k.parent, k.parentDN = rel("parent", *l.Parent)
+		k.parent, k.parentDN = lc.rel("parent", *l.Parent)
 	}
 	k.searchBase, k.searchBaseDN = k.parent, k.parentDN
 	if l.SearchBase != nil {
-		k.searchBase, k.searchBaseDN = rel("searchBase", *l.SearchBase)
+		k.searchBase, k.searchBaseDN = lc.rel("searchBase", *l.SearchBase)
 		if k.searchBaseDN != nil && k.parentDN != nil && !within(k.searchBaseDN, k.parentDN) {
-			bad("searchBase", "%q does not contain parent %q", *l.SearchBase, *l.Parent)
+			lc.bad("searchBase", "%q does not contain parent %q", *l.SearchBase, *l.Parent)
 		}
 	}
+}
+
+// entries compiles the naming attribute and the classes of new entries,
+// and the filter selecting the entries of the kind.
+func (lc *layoutCompiler) entries(l *Layout) {
+	k := lc.k
 	if !isAttrName(l.RDN) {
-		bad("rdn", "required: an attribute name (uid, cn), not %q", l.RDN)
+		lc.bad("rdn", "required: an attribute name (uid, cn), not %q", l.RDN)
 	}
 	k.rdn = l.RDN
 	if len(l.ObjectClasses) == 0 {
-		bad("objectClasses", "required, e.g. [inetOrgPerson]")
+		lc.bad("objectClasses", "required, e.g. [inetOrgPerson]")
 	}
 	for _, oc := range append(append([]string{}, l.ObjectClasses...), l.AuxiliaryClasses...) {
 		if !isAttrName(oc) {
-			bad("objectClasses", "%q is not an object class name", oc)
+			lc.bad("objectClasses", "%q is not an object class name", oc)
 		}
 	}
 	k.objectClasses = l.ObjectClasses
 	k.auxClasses = l.AuxiliaryClasses
 	if l.Filter != "" {
 		if _, err := goldap.CompileFilter(l.Filter); err != nil {
-			bad("filter", "%q is not an LDAP filter: %v", l.Filter, err)
+			lc.bad("filter", "%q is not an LDAP filter: %v", l.Filter, err)
 		}
 		k.classFilter = l.Filter
-	} else {
-		var parts []string
-		for _, oc := range l.ObjectClasses {
-			if !strings.EqualFold(oc, "top") {
-				parts = append(parts, "(objectClass="+goldap.EscapeFilter(oc)+")")
-			}
-		}
-		switch len(parts) {
-		case 0:
-			k.classFilter = "(objectClass=*)"
-		case 1:
-			k.classFilter = parts[0]
-		default:
-			k.classFilter = "(&" + strings.Join(parts, "") + ")"
+		return
+	}
+	var parts []string
+	for _, oc := range l.ObjectClasses {
+		if !strings.EqualFold(oc, "top") {
+			parts = append(parts, "(objectClass="+goldap.EscapeFilter(oc)+")")
 		}
 	}
-	k.idAttr = l.ID
+	switch len(parts) {
+	case 0:
+		k.classFilter = "(objectClass=*)"
+	case 1:
+		k.classFilter = parts[0]
+	default:
+		k.classFilter = "(&" + strings.Join(parts, "") + ")"
+	}
+}
+
+// identity compiles the attribute holding the SCIM id.
+func (lc *layoutCompiler) identity(attr string) {
+	k := lc.k
+	k.idAttr = attr
 	if k.idAttr == "" {
 		k.idAttr = idEntryUUID
 	}
 	if !isAttrName(k.idAttr) {
-		bad("id", "%q is not an attribute name", k.idAttr)
+		lc.bad("id", "%q is not an attribute name", k.idAttr)
 	}
 	switch {
 	case strings.EqualFold(k.idAttr, idObjectGUID):
@@ -424,151 +464,173 @@ func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, 
 	default:
 		k.idKind = idText
 	}
+}
+
+// values compiles the defaults of new entries and the naming of long
+// names.
+func (lc *layoutCompiler) values(l *Layout) {
+	k := lc.k
 	k.defaults = map[string][]string{}
 	for _, name := range sortedKeys(l.Defaults) {
 		vals, ok := stringValues(l.Defaults[name])
 		if !isAttrName(name) || !ok || len(vals) == 0 {
-			bad("defaults."+name, "must map an attribute name to a value or a list of values")
+			lc.bad("defaults."+name, "must map an attribute name to a value or a list of values")
 			continue
 		}
 		k.defaults[name] = vals
 	}
 	if ln := l.LongNames; ln != nil {
 		if !isAttrName(ln.Attribute) {
-			bad("longNames.attribute", "required: the attribute holding the hash of a long name (scimBridgeKey)")
+			lc.bad("longNames.attribute", "required: the attribute holding the hash of a long name (scimBridgeKey)")
 		}
 		if ln.Over < 0 {
-			bad("longNames.over", "%d is negative", ln.Over)
+			lc.bad("longNames.over", "%d is negative", ln.Over)
 		}
 		k.longAttr, k.longOver = ln.Attribute, ln.Over
 		if k.longOver == 0 {
 			k.longOver = 200
 		}
 	}
-	for _, a := range ks.Attrs {
-		p := fmt.Sprintf("%s: attribute %q", prefix, a.Name)
+}
+
+// attributes checks the mapping's attributes of the kind and that new
+// entries get a name (rdn, the layout's, "" when it gave none).
+func (lc *layoutCompiler) attributes(attrs []backends.AttrSchema, rdn string) {
+	k := lc.k
+	for _, a := range attrs {
+		p := fmt.Sprintf("%s: attribute %q", lc.prefix, a.Name)
 		switch {
 		case a.Name == backends.AttrMembers:
-			if kind != backends.Group {
-				errs = append(errs, fmt.Errorf("%s: only groups have members", p))
+			if k.kind != backends.Group {
+				lc.errs = append(lc.errs, fmt.Errorf("%s: only groups have members", p))
 			}
 			continue
 		case !isAttrName(a.Name):
-			errs = append(errs, fmt.Errorf("%s: not an LDAP attribute name", p))
+			lc.errs = append(lc.errs, fmt.Errorf("%s: not an LDAP attribute name", p))
 			continue
 		case strings.EqualFold(a.Name, k.idAttr):
-			errs = append(errs, fmt.Errorf("%s: %s is the id, which the directory assigns and which is never written", p, k.idAttr))
+			lc.errs = append(lc.errs, fmt.Errorf("%s: %s is the id, which the directory assigns and which is never written", p, k.idAttr))
 		case strings.EqualFold(a.Name, "objectClass"):
-			errs = append(errs, fmt.Errorf("%s: objectClass comes from the layout's objectClasses", p))
+			lc.errs = append(lc.errs, fmt.Errorf("%s: objectClass comes from the layout's objectClasses", p))
 		}
 		if a.Ref != "" && a.Ref != backends.User && a.Ref != backends.Group {
-			errs = append(errs, fmt.Errorf("%s: refers to unknown kind %q", p, a.Ref))
+			lc.errs = append(lc.errs, fmt.Errorf("%s: refers to unknown kind %q", p, a.Ref))
 		}
 		k.attrs[strings.ToLower(a.Name)] = a
 		k.attrNames = append(k.attrNames, a.Name)
 	}
-	if _, ok := k.attr(k.rdn); !ok && l.RDN != "" {
+	if _, ok := k.attr(k.rdn); !ok && rdn != "" {
 		if _, ok := k.defaults[k.rdn]; !ok {
-			bad("rdn", "the mapping writes no %s attribute, so a new entry would have no name", k.rdn)
+			lc.bad("rdn", "the mapping writes no %s attribute, so a new entry would have no name", k.rdn)
 		}
 	}
-	if l.Active != nil {
-		if kind != backends.User {
-			bad("active", "only users have an active flag")
-		}
-		a := l.Active
-		if !isAttrName(a.Attribute) {
-			bad("active.attribute", "required: the mapping's target attribute for active")
-		} else if _, ok := k.attr(a.Attribute); !ok {
-			bad("active.attribute", "the mapping has no attribute %q (map active to it)", a.Attribute)
-		}
-		act := &activeLayout{attr: a.Attribute}
-		if a.Bit < 0 || a.Bit&(a.Bit-1) != 0 {
-			bad("active.bit", "%d is not a single bit (a power of two, e.g. 2)", a.Bit)
-		}
-		act.bit = int64(a.Bit)
-		act.initial = 512
-		if a.Initial != nil {
-			if a.Bit == 0 {
-				bad("active.initial", "only with bit")
-			}
-			act.initial = int64(*a.Initial)
-		}
-		if a.MoveTo != "" {
-			act.moveTo, act.moveToDN = rel("active.moveTo", a.MoveTo)
-			if act.moveToDN != nil && k.searchBaseDN != nil && !within(k.searchBaseDN, act.moveToDN) {
-				bad("active.moveTo", "%q is outside the searchBase, so moved entries would not be found; set searchBase to a common ancestor", a.MoveTo)
-			}
-		}
-		if a.Password != "" {
-			if a.Bit == 0 {
-				bad("active.password", "only with bit (the account is created disabled, given the password, then enabled)")
-			} else if !isAttrName(a.Password) {
-				bad("active.password", "%q is not an attribute name", a.Password)
-			}
-			act.password = a.Password
-		}
-		if a.Bit == 0 && a.MoveTo == "" {
-			bad("active", "needs bit or moveTo (to just store a value, map active to an attribute; no active block is needed)")
-		}
-		k.active = act
+}
+
+// active compiles the active block (nil when there is none).
+func (lc *layoutCompiler) active(a *ActiveLayout) *activeCodec {
+	if a == nil {
+		return nil
 	}
-	if l.Member != nil && kind != backends.Group {
-		bad("member", "only groups have members")
+	k := lc.k
+	if k.kind != backends.User {
+		lc.bad("active", "only users have an active flag")
 	}
-	if kind == backends.Group {
-		m := l.Member
-		if m == nil {
-			m = &MemberLayout{}
-		}
-		ml := &memberLayout{attr: m.Attribute, format: m.Format}
-		if ml.attr == "" {
-			ml.attr = "member"
-		}
-		if ml.format == "" {
-			ml.format = formatDN
-		}
-		if !isAttrName(ml.attr) {
-			bad("member.attribute", "%q is not an attribute name", ml.attr)
-		}
-		switch ml.format {
-		case formatDN, formatID:
-			if m.UserAttribute != "" {
-				bad("member.userAttribute", "only with format attribute")
-			}
-		case formatAttr:
-			if !isAttrName(m.UserAttribute) {
-				bad("member.userAttribute", "required with format attribute: the user attribute stored (e.g. uid)")
-			}
-			ml.userAttr = m.UserAttribute
-		default:
-			bad("member.format", "%q is not dn, id or attribute", ml.format)
-		}
-		if m.Placeholder != "" {
-			if ml.format == formatDN {
-				ml.placeholder, _ = rel("member.placeholder", m.Placeholder)
-			} else {
-				ml.placeholder = m.Placeholder
-			}
-		}
-		switch {
-		case m.AllowEmpty != nil:
-			ml.allowEmpty = *m.AllowEmpty
-		case ml.format != formatDN:
-			ml.allowEmpty = true
-		}
-		if m.Placeholder != "" && ml.allowEmpty {
-			bad("member", "placeholder and allowEmpty: true exclude each other")
-		}
-		if m.Placeholder == "" && !ml.allowEmpty {
-			bad("member", "say what an empty group holds: placeholder (a DN relative to baseDN, for groupOfNames whose member is required) or allowEmpty: true (a class that allows no members)")
-		}
-		if _, ok := k.attr(ml.attr); ok {
-			bad("member.attribute", "%s is also mapped as an attribute; members are written only through SCIM members", ml.attr)
-		}
-		k.member = ml
+	if !isAttrName(a.Attribute) {
+		lc.bad("active.attribute", "required: the mapping's target attribute for active")
+	} else if _, ok := k.attr(a.Attribute); !ok {
+		lc.bad("active.attribute", "the mapping has no attribute %q (map active to it)", a.Attribute)
 	}
-	return k, errs
+	act := &activeCodec{attr: a.Attribute}
+	if a.Bit < 0 || a.Bit&(a.Bit-1) != 0 {
+		lc.bad("active.bit", "%d is not a single bit (a power of two, e.g. 2)", a.Bit)
+	}
+	act.bit = int64(a.Bit)
+	act.initial = 512
+	if a.Initial != nil {
+		if a.Bit == 0 {
+			lc.bad("active.initial", "only with bit")
+		}
+		act.initial = int64(*a.Initial)
+	}
+	if a.MoveTo != "" {
+		var moveToDN *goldap.DN
+		act.moveTo, moveToDN = lc.rel("active.moveTo", a.MoveTo)
+		if moveToDN != nil && k.searchBaseDN != nil && !within(k.searchBaseDN, moveToDN) {
+			lc.bad("active.moveTo", "%q is outside the searchBase, so moved entries would not be found; set searchBase to a common ancestor", a.MoveTo)
+		}
+	}
+	if a.Password != "" {
+		if a.Bit == 0 {
+			lc.bad("active.password", "only with bit (the account is created disabled, given the password, then enabled)")
+		} else if !isAttrName(a.Password) {
+			lc.bad("active.password", "%q is not an attribute name", a.Password)
+		}
+		k.password, act.addDisabled = a.Password, true
+	}
+	if a.Bit == 0 && a.MoveTo == "" {
+		lc.bad("active", "needs bit or moveTo (to just store a value, map active to an attribute; no active block is needed)")
+	}
+	return act
+}
+
+// member compiles how groups hold their members.
+func (lc *layoutCompiler) member(m *MemberLayout) {
+	k := lc.k
+	if m != nil && k.kind != backends.Group {
+		lc.bad("member", "only groups have members")
+	}
+	if k.kind != backends.Group {
+		return
+	}
+	if m == nil {
+		m = &MemberLayout{}
+	}
+	ml := &memberLayout{attr: m.Attribute, format: m.Format}
+	if ml.attr == "" {
+		ml.attr = "member"
+	}
+	if ml.format == "" {
+		ml.format = formatDN
+	}
+	if !isAttrName(ml.attr) {
+		lc.bad("member.attribute", "%q is not an attribute name", ml.attr)
+	}
+	switch ml.format {
+	case formatDN, formatID:
+		if m.UserAttribute != "" {
+			lc.bad("member.userAttribute", "only with format attribute")
+		}
+	case formatAttr:
+		if !isAttrName(m.UserAttribute) {
+			lc.bad("member.userAttribute", "required with format attribute: the user attribute stored (e.g. uid)")
+		}
+		ml.userAttr = m.UserAttribute
+	default:
+		lc.bad("member.format", "%q is not dn, id or attribute", ml.format)
+	}
+	if m.Placeholder != "" {
+		if ml.format == formatDN {
+			ml.placeholder, _ = lc.rel("member.placeholder", m.Placeholder)
+		} else {
+			ml.placeholder = m.Placeholder
+		}
+	}
+	switch {
+	case m.AllowEmpty != nil:
+		ml.allowEmpty = *m.AllowEmpty
+	case ml.format != formatDN:
+		ml.allowEmpty = true
+	}
+	if m.Placeholder != "" && ml.allowEmpty {
+		lc.bad("member", "placeholder and allowEmpty: true exclude each other")
+	}
+	if m.Placeholder == "" && !ml.allowEmpty {
+		lc.bad("member", "say what an empty group holds: placeholder (a DN relative to baseDN, for groupOfNames whose member is required) or allowEmpty: true (a class that allows no members)")
+	}
+	if _, ok := k.attr(ml.attr); ok {
+		lc.bad("member.attribute", "%s is also mapped as an attribute; members are written only through SCIM members", ml.attr)
+	}
+	k.member = ml
 }
 
 func layoutPath(kind backends.Kind) string {

@@ -20,7 +20,7 @@ const (
 )
 
 // kindLayout is a compiled Layout: where one kind lives and how it is
-// named, found and identified.
+// named, found and identified, and the codec of each of its attributes.
 type kindLayout struct {
 	kind               backends.Kind
 	parent, searchBase string
@@ -35,27 +35,11 @@ type kindLayout struct {
 	defaults           map[string][]string
 	attrs              map[string]backends.AttrSchema // by lower-case name
 	attrNames          []string
+	codecs             map[string]attrCodec // by lower-case name, one per attrNames
 	longAttr           string
 	longOver           int
-	active             *activeLayout
+	password           string // attribute given a random password on create; "" for none
 	member             *memberLayout
-}
-
-type activeLayout struct {
-	attr     string
-	bit      int64
-	initial  int64
-	moveTo   string
-	moveToDN *goldap.DN
-	password string // attribute of the random initial password; "" for none
-}
-
-type memberLayout struct {
-	attr        string
-	format      string
-	userAttr    string
-	placeholder string
-	allowEmpty  bool
 }
 
 // attr returns the mapping's schema of an attribute, by any case.
@@ -81,13 +65,13 @@ func (k *kindLayout) readAttrs(members bool) []string {
 }
 
 // modifyAttrs lists the attributes Modify reads from the entry it changes:
-// objectClass (auxiliary classes to add), the naming attribute, and the
-// active flags it keeps by read-modify-write. readAttrs asks for all of
-// them, so an entry Get read will do (recentEntries).
+// objectClass (auxiliary classes to add), the naming attribute, and what
+// the codecs read (the active flags kept by read-modify-write). readAttrs
+// asks for all of them, so an entry Get read will do (recentEntries).
 func (k *kindLayout) modifyAttrs() []string {
 	attrs := []string{"objectClass", k.rdn}
-	if k.active != nil {
-		attrs = append(attrs, k.active.attr)
+	for _, name := range k.attrNames {
+		attrs = append(attrs, k.codec(name).reads()...)
 	}
 	return attrs
 }

@@ -113,19 +113,6 @@ func foldValue(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
-// activeText shows a flags value as the SCIM active flag: the disable bit
-// set is false.
-func activeText(flags string, bit int64) string {
-	n, err := strconv.ParseInt(strings.TrimSpace(flags), 10, 64)
-	if err != nil {
-		return ""
-	}
-	if n&bit != 0 {
-		return "false"
-	}
-	return "true"
-}
-
 // parseBool reads a written active value: true/false, 1/0, yes/no in any
 // case (LDAP booleans are TRUE/FALSE).
 func parseBool(s string) (bool, bool) {

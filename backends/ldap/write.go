@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf16"
 
@@ -67,13 +66,13 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 			}
 			return classify("add", err, attrNames(ap.written))
 		}
-		if flags, ok := k.enableAfterAdd(attrs); ok {
+		if en := ap.enable; en != nil {
 			req := goldap.NewModifyRequest(dn, nil)
-			req.Replace(k.active.attr, []string{flags})
+			req.Replace(en.attr, en.vals)
 			if err := c.modify(req); err != nil {
 				// The account stays, disabled: a retried POST finds it
 				// (409), and Entra's next PATCH of active enables it.
-				return classify("enable "+dn, err, []string{k.active.attr})
+				return classify("enable "+dn, err, []string{en.attr})
 			}
 		}
 		// The entry is read back for its id and timestamps (go-ldap's Add
@@ -202,25 +201,25 @@ type addPlan struct {
 	written map[string][]string // the attribute values written (not members)
 	refIDs  map[string]string   // dnKey of every reference DN written → the id it came from
 	members []string            // the member ids written, in order, once each
+	enable  *mod                // the write enabling the account once it has its password, or nil
 }
 
-// addRequest builds the add of a new entry from the mapping's attributes.
+// adder is what the codecs of a new entry's attributes tell its add
+// besides their values.
+type adder struct {
+	b      *Backend
+	c      *conn
+	refIDs map[string]string // as addPlan.refIDs
+	parent string            // the container of the entry
+	enable *mod              // as addPlan.enable
+}
+
+// addRequest builds the add of a new entry from the mapping's attributes,
+// each as its codec stores it.
 func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) (*addPlan, error) {
 	written := map[string][]string{}
-	refIDs := map[string]string{}
-	names := make([]string, 0, len(attrs))
-	for name := range attrs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var refs []string
-	for _, name := range names {
-		if a, ok := k.attr(name); ok && a.Ref != "" {
-			refs = append(refs, attrs[name]...)
-		}
-	}
-	active := true
-	for _, name := range names {
+	a := &adder{b: b, c: c, refIDs: map[string]string{}, parent: k.parent}
+	for _, name := range sortedKeys(attrs) {
 		if name == backends.AttrMembers {
 			continue
 		}
@@ -228,34 +227,15 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 		if len(vals) == 0 {
 			continue
 		}
-		if !isAttrName(name) || strings.EqualFold(name, "objectClass") || strings.EqualFold(name, k.idAttr) || k.isMemberAttr(name) {
+		if !k.writable(name) {
 			return nil, &backends.InvalidError{Attr: name, Reason: "not an attribute this backend writes"}
 		}
 		if err := b.checkNUL(c, name, vals...); err != nil {
 			return nil, err
 		}
-		a, _ := k.attr(name)
-		switch {
-		case a.Ref != "":
-			conv, err := b.refDNs(c, a, vals, true)
-			if err != nil {
-				return nil, err
-			}
-			for i, dn := range conv { // strict: one DN per id, in order
-				refIDs[dnKey(dn)] = vals[i]
-			}
-			vals = conv
-		case k.active != nil && strings.EqualFold(name, k.active.attr):
-			on, ok := parseBool(vals[0])
-			if k.active.bit != 0 {
-				if !ok {
-					return nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
-				}
-				// With a password the account is added disabled and
-				// enabled by Create once it has one.
-				vals = []string{strconv.FormatInt(setBit(k.active.initial, k.active.bit, !on || k.active.password != ""), 10)}
-			}
-			active = on || !ok
+		vals, err := k.codec(name).encode(a, name, vals)
+		if err != nil {
+			return nil, err
 		}
 		written[name] = vals
 	}
@@ -268,11 +248,7 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	if len(rdnVals) == 0 {
 		return nil, &backends.InvalidError{Attr: k.rdn, Reason: "a new entry needs a value for its naming attribute"}
 	}
-	parent := k.parent
-	if k.active != nil && k.active.moveTo != "" && !active {
-		parent = k.active.moveTo
-	}
-	dn := k.dnFor(rdnVals[0], parent)
+	dn := k.dnFor(rdnVals[0], a.parent)
 	if attr, v := k.naming(rdnVals[0]); !strings.EqualFold(attr, k.rdn) {
 		written[attr] = []string{v}
 	}
@@ -281,50 +257,32 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	for _, name := range sortedKeys(written) {
 		req.Attribute(name, written[name])
 	}
-	if k.active != nil && k.active.password != "" {
+	if k.password != "" {
 		pw, err := randomPassword()
 		if err != nil {
 			return nil, fmt.Errorf("ldap: add: %w: %w", backends.ErrUnavailable, err)
 		}
-		req.Attribute(k.active.password, []string{encodePassword(k.active.password, pw)})
+		req.Attribute(k.password, []string{encodePassword(k.password, pw)})
 	}
 	memberIDs := []string{}
-	if k.member != nil {
-		ids := attrs[backends.AttrMembers]
-		vals, err := b.memberValues(c, k.member, ids)
+	ids := attrs[backends.AttrMembers]
+	switch {
+	case k.member != nil:
+		stored, err := b.memberValues(c, k.member, ids)
 		if err != nil {
 			return nil, err
 		}
-		var mv []string
-		seen := map[string]bool{}
-		for _, id := range ids {
-			v, ok := vals[id]
-			if !ok {
-				return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: fmt.Sprintf("no user or group has id %q", id)}
-			}
-			if key := k.member.key(v); !seen[key] {
-				seen[key] = true
-				mv = append(mv, v)
-				memberIDs = append(memberIDs, id)
-			}
+		var vals []string
+		if vals, memberIDs, err = k.member.addValues(ids, stored); err != nil {
+			return nil, err
 		}
-		if len(mv) == 0 && k.member.placeholder != "" {
-			mv = []string{k.member.placeholder}
+		if len(vals) > 0 {
+			req.Attribute(k.member.attr, vals)
 		}
-		if len(mv) > 0 {
-			req.Attribute(k.member.attr, mv)
-		}
-	} else if len(attrs[backends.AttrMembers]) > 0 {
-		return nil, &backends.InvalidError{Attr: backends.AttrMembers, Reason: "only groups have members"}
+	case len(ids) > 0:
+		return nil, errNoMembers()
 	}
-	return &addPlan{req: req, dn: dn, written: written, refIDs: refIDs, members: memberIDs}, nil
-}
-
-func setBit(flags, bit int64, on bool) int64 {
-	if on {
-		return flags | bit
-	}
-	return flags &^ bit
+	return &addPlan{req: req, dn: dn, written: written, refIDs: a.refIDs, members: memberIDs, enable: a.enable}, nil
 }
 
 func nonEmpty(vals []string) []string {
@@ -361,49 +319,6 @@ func valuesFold(m map[string][]string, name string) []string {
 		}
 	}
 	return nil
-}
-
-// key is the comparison key of a member value.
-func (m *memberLayout) key(v string) string {
-	if m.format == formatDN {
-		return dnKey(v)
-	}
-	return foldValue(v)
-}
-
-// memberValues maps member ids (users or groups) to the values stored in
-// the member attribute. Ids that name nothing are left out.
-func (b *Backend) memberValues(c *conn, m *memberLayout, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	switch m.format {
-	case formatDN:
-		return b.dnsForIDs(c, ids, b.kinds()...)
-	case formatID:
-		es, err := b.entriesForIDs(c, ids, []string{"1.1"}, b.kinds()...)
-		if err != nil {
-			return nil, err
-		}
-		for id := range es {
-			out[id] = id
-		}
-		return out, nil
-	}
-	if b.users == nil {
-		return out, nil
-	}
-	es, err := b.entriesForIDs(c, ids, []string{m.userAttr}, b.users)
-	if err != nil {
-		return nil, err
-	}
-	for id, e := range es {
-		if v := e.GetEqualFoldAttributeValue(m.userAttr); v != "" {
-			out[id] = v
-		}
-	}
-	return out, nil
 }
 
 // refDNs converts ids of a reference attribute to DNs. An unknown id is
@@ -485,23 +400,6 @@ found:
 		}
 	}
 	return fmt.Errorf("ldap: %s is taken: %w", attr, &backends.ConflictError{Attr: attr, ID: k.entryID(e)})
-}
-
-// enableAfterAdd returns the flags that enable an account Create added
-// disabled with a random password, when the mapping asked for an active
-// one.
-func (k *kindLayout) enableAfterAdd(attrs map[string][]string) (string, bool) {
-	if k.active == nil || k.active.password == "" || k.active.bit == 0 {
-		return "", false
-	}
-	vals := nonEmpty(valuesFold(attrs, k.active.attr))
-	if len(vals) == 0 {
-		return "", false
-	}
-	if on, ok := parseBool(vals[0]); !ok || !on {
-		return "", false
-	}
-	return strconv.FormatInt(setBit(k.active.initial, k.active.bit, false), 10), true
 }
 
 // randomPassword is 32 characters from crypto/rand with at least one
