@@ -196,7 +196,7 @@ func (m *Mapping) changes(kind scim.Kind, start tries, build func(t tries) ([]ba
 // attribute becomes the request's (one it omits is cleared); group members
 // are replaced only when the request carries them.
 func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, error) {
-	old, err := m.mapped(req.Kind, cur)
+	_, old, err := m.mapped(req.Kind, cur)
 	if err != nil {
 		return Changes{}, err
 	}
@@ -235,7 +235,7 @@ func (r Request) at(t tries) (map[string][]string, error) {
 // request: only the attributes the request carries are written, since a
 // create says nothing about the others, and its members are added.
 func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) (Changes, error) {
-	old, err := m.mapped(req.Kind, cur)
+	_, old, err := m.mapped(req.Kind, cur)
 	if err != nil {
 		return Changes{}, err
 	}
@@ -268,16 +268,11 @@ func (m *Mapping) overlay(old, base, attrs map[string][]string) []backends.Chang
 // list being read; an add of no member is no change. Errors are
 // *scim.Error 400 naming the operation.
 func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.PatchOp) (Changes, error) {
-	res, err := m.ToResource(kind, cur)
-	if err != nil {
-		return Changes{}, err
-	}
 	// The baseline, before ApplyPatch changes res in place.
-	old, err := m.ToAttrs(kind, res)
+	res, old, err := m.mapped(kind, cur)
 	if err != nil {
 		return Changes{}, err
 	}
-	delete(old, backends.AttrMembers)
 	members, err := scim.ApplyPatch(kind, res, ops)
 	if err != nil {
 		return Changes{}, err
@@ -321,11 +316,7 @@ func appendMembers(changes []backends.Change, members []scim.MemberChange) []bac
 // whatever the mapping stores for active=false (a flag, a bit of a bit
 // mask).
 func (m *Mapping) DisableChanges(kind scim.Kind, cur backends.Record) ([]backends.Change, error) {
-	res, err := m.ToResource(kind, cur)
-	if err != nil {
-		return nil, err
-	}
-	old, err := m.ToAttrs(kind, res)
+	res, old, err := m.mapped(kind, cur)
 	if err != nil {
 		return nil, err
 	}
@@ -337,17 +328,18 @@ func (m *Mapping) DisableChanges(kind scim.Kind, cur backends.Record) ([]backend
 	return Diff(old, next), nil
 }
 
-// mapped is what cur maps to: the baseline of a diff, without members
-// (they change through their own Add, Remove and Replace changes).
-func (m *Mapping) mapped(kind scim.Kind, cur backends.Record) (map[string][]string, error) {
+// mapped is cur's SCIM resource and what it maps to: the baseline of a
+// diff, without members (they change through their own Add, Remove and
+// Replace changes). The resource is the caller's to change.
+func (m *Mapping) mapped(kind scim.Kind, cur backends.Record) (scim.Resource, map[string][]string, error) {
 	res, err := m.ToResource(kind, cur)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	attrs, err := m.ToAttrs(kind, res)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	delete(attrs, backends.AttrMembers)
-	return attrs, nil
+	return res, attrs, nil
 }

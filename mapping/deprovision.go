@@ -85,15 +85,10 @@ func (m *Mapping) RestoreChanges(cur backends.Record, req Request) (Changes, err
 	if err != nil {
 		return Changes{}, err
 	}
-	res, err := m.ToResource(req.Kind, cur)
+	res, old, err := m.mapped(req.Kind, cur)
 	if err != nil {
 		return Changes{}, err
 	}
-	old, err := m.ToAttrs(req.Kind, res)
-	if err != nil {
-		return Changes{}, err
-	}
-	delete(old, backends.AttrMembers)
 	if req.Kind == scim.User {
 		res["active"] = true
 	}
