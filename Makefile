@@ -33,8 +33,8 @@ test-short: ## Unit and SQLite tests only, no servers started (not what CI runs)
 	$(GO) test -race ./...
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 10s)
-	scripts/fuzz.sh $(or $(FUZZTIME),10s)
+fuzz: ## Run each fuzz target for FUZZ executions (default 30000x)
+	scripts/fuzz.sh $(or $(FUZZ),30000x)
 
 .PHONY: bench
 bench: ## Bridge vs raw LDAP, both state stores, issue-5 targets (BENCH_FLAGS="-users 100000 -profile DIR"; go run ./scripts/bench -h)
