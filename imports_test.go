@@ -73,8 +73,21 @@ var packageRules = map[string]packageRule{
 	// so it never imports bridge. Its tests give it a service of their own
 	// built from mapping and backends, and the real metrics handler.
 	"bridge/httpapi": {
-		code:  []string{"bridge/scim"},
+		code:  []string{"bridge/scim", "bridge/opsview"},
 		tests: []string{"backends", "mapping", "bridge/metrics"},
+	},
+
+	// The operators' vocabulary (typed views and sentinels) imports
+	// nothing, so that the HTTP layers speak it without the service.
+	"bridge/opsview": {},
+
+	// The operations layer shared by the CLI, the admin API and the
+	// console: it reads the configuration, the state store, the tokens and
+	// the services, and answers in opsview. Its tests run it on the
+	// embedded stores.
+	"bridge/ops": {
+		code:  []string{"bridge", "bridge/config", "bridge/opsview", "bridge/scim", "bridge/state", "backends", "mapping"},
+		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
 	// The configuration validates backend settings and compiles mappings.

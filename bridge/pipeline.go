@@ -8,7 +8,9 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/sethvargo/go-retry"
 
 	"github.com/scimbridge/scimbridge/backends"
@@ -136,8 +138,59 @@ func (s *Service) replay(ctx context.Context, kind scim.Kind, a *state.Answer) (
 	return res, true
 }
 
-func (s *Service) auditLog(op string, kind scim.Kind, id string, attrs []string) {
-	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "attributes", strings.Join(attrs, ","))
+// auditTimeout bounds the recording of one audit record: a slow state
+// store delays the answer by at most this much.
+const auditTimeout = 2 * time.Second
+
+// auditLog records one applied change: a log line, and a record in the
+// state store's bounded audit list (the console's Activity page). It names
+// attributes, never values. The record is best effort: the write is done,
+// and a state store that cannot keep its record must not fail it.
+func (s *Service) auditLog(ctx context.Context, op string, kind scim.Kind, id string, attrs map[string][]string, written []string) {
+	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "attributes", strings.Join(written, ","))
+	if s.state == nil {
+		return
+	}
+	outcome := "applied"
+	if queued, _ := ctx.Value(queuedKey{}).(bool); queued {
+		outcome = "applied from the retry queue"
+	}
+	rec := state.AuditRecord{
+		Time: time.Now().UTC(), Tenant: s.tenant, Op: op, Kind: string(kind), ID: id,
+		Name: s.nameOf(kind, attrs), Attrs: written, Outcome: outcome, RequestID: requestID(ctx),
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	if err := s.state.AppendAudit(actx, rec); err != nil {
+		s.log.Warn("cannot keep the audit record of an applied write; the audit log line has it", "op", op, "id", id, "error", err)
+	}
+}
+
+// nameOf is the resource's name for the audit record: a user's userName,
+// a group's displayName, read from the target attributes it maps to.
+func (s *Service) nameOf(kind scim.Kind, attrs map[string][]string) string {
+	path := "userName"
+	if kind == scim.Group {
+		path = "displayName"
+	}
+	target, ok := s.mapping.Target(kind, path)
+	if !ok || len(attrs[target]) == 0 {
+		return ""
+	}
+	return attrs[target][0]
+}
+
+// requestID is the id of the request ctx belongs to, which httpapi puts
+// among its request logger's implied arguments; "" for the worker.
+func requestID(ctx context.Context) string {
+	args := hclog.FromContext(ctx).ImpliedArgs()
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, _ := args[i].(string); k == "request_id" {
+			id, _ := args[i+1].(string)
+			return id
+		}
+	}
+	return ""
 }
 
 func attrNames(attrs map[string][]string) []string {

@@ -319,6 +319,23 @@ func TestAuditLog(t *testing.T) {
 	require.Contains(t, audit[1], `"attributes":"title"`)
 	require.NotContains(t, f.logs.String(), "Top Secret Title")
 	require.NotContains(t, f.logs.String(), "secret-upn")
+
+	// The same records are kept in the state store for the console,
+	// newest first, named by userName, searchable by it.
+	recs, err := f.state.AuditRecords(ctx, "t", "", 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	require.Equal(t, []string{"modify", "create"}, []string{recs[0].Op, recs[1].Op})
+	require.Equal(t, res["id"], recs[0].ID)
+	require.Equal(t, "secret-upn@x.com", recs[0].Name)
+	require.Equal(t, []string{"title"}, recs[0].Attrs)
+	require.Equal(t, "applied", recs[0].Outcome)
+	recs, err = f.state.AuditRecords(ctx, "t", "SECRET-UPN", 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	recs, err = f.state.AuditRecords(ctx, "t", "bob", 10)
+	require.NoError(t, err)
+	require.Empty(t, recs)
 }
 
 // A request whose ctx is done stops waiting for a resource's lock.

@@ -43,6 +43,9 @@ type Tokens struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedTokens
+	// marked are the tokens (tenant/id) whose first use this process has
+	// recorded.
+	marked map[string]bool
 }
 
 type cachedTokens struct {
@@ -62,7 +65,7 @@ func NewTokens(store state.Tokens, validity, grace time.Duration, log hclog.Logg
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Tokens{store: store, validity: validity, grace: grace, now: time.Now, log: log.Named("tokens"), cache: map[string]cachedTokens{}}
+	return &Tokens{store: store, validity: validity, grace: grace, now: time.Now, log: log.Named("tokens"), cache: map[string]cachedTokens{}, marked: map[string]bool{}}
 }
 
 // HashToken is the at-rest form of a token: "sha256:" + hex digest. A fast
@@ -186,7 +189,30 @@ func (t *Tokens) Authenticate(ctx context.Context, tenant, token string) error {
 			"the bearer token expired on %s; generate a new one with `scimbridge token regenerate` and update the Secret Token in Entra",
 			match.ExpiresAt.UTC().Format(time.RFC3339))
 	}
+	if match.FirstUsedAt.IsZero() {
+		t.markUsed(ctx, tenant, match.ID)
+	}
 	return nil
+}
+
+// markUsed records a token's first use, once per token and process: the
+// console shows it so an operator knows Entra has switched to a
+// regenerated token. Best effort: a state store that cannot record it
+// must not refuse the request.
+func (t *Tokens) markUsed(ctx context.Context, tenant, id string) {
+	t.mu.Lock()
+	if t.marked[tenant+"/"+id] {
+		t.mu.Unlock()
+		return
+	}
+	t.marked[tenant+"/"+id] = true
+	t.mu.Unlock()
+	if err := t.store.MarkTokenUsed(ctx, tenant, id, t.now().UTC()); err != nil {
+		t.log.Warn("cannot record a token's first use", "tenant", tenant, "token_id", id, "error", err)
+		t.mu.Lock()
+		delete(t.marked, tenant+"/"+id)
+		t.mu.Unlock()
+	}
 }
 
 // Expiry reports the tenant's latest token expiry: the moment Entra loses

@@ -148,3 +148,25 @@ func TestEnsureTokenOnlyOnce(t *testing.T) {
 	require.False(t, created)
 	require.Empty(t, again)
 }
+
+// A token's first use is recorded once, so the console can say when Entra
+// switched to a regenerated token.
+func TestTokenFirstUseIsRecorded(t *testing.T) {
+	tk, st, now := newTestTokens(t)
+	ctx := context.Background()
+	tok, rec, err := tk.Generate(ctx, "acme")
+	require.NoError(t, err)
+	toks, err := st.Tokens(ctx, "acme")
+	require.NoError(t, err)
+	require.True(t, toks[0].FirstUsedAt.IsZero(), "not used yet")
+
+	first := *now
+	require.NoError(t, tk.Authenticate(ctx, "acme", tok))
+	*now = now.Add(time.Hour)
+	tk.forget("acme")
+	require.NoError(t, tk.Authenticate(ctx, "acme", tok))
+	toks, err = st.Tokens(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, rec.ID, toks[0].ID)
+	require.Equal(t, first.UTC().Truncate(time.Millisecond), toks[0].FirstUsedAt)
+}

@@ -67,7 +67,7 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 			if err != nil {
 				return answer{}, err
 			}
-			s.auditLog("create", kind, rec.ID, attrNames(req.Attrs))
+			s.auditLog(ctx, "create", kind, rec.ID, req.Attrs, attrNames(req.Attrs))
 			break
 		}
 		existing, ferr := s.findExisting(ctx, req, keys)
@@ -109,7 +109,7 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 		if rec, err = s.apply(ctx, kind, *existing, changes); err != nil {
 			return answer{}, err
 		}
-		s.auditLog(op, kind, rec.ID, nil)
+		s.auditLog(ctx, op, kind, rec.ID, rec.Attrs, nil)
 		break
 	}
 	res, err := s.mapping.ToResource(kind, rec)
@@ -328,7 +328,7 @@ func (s *Service) modifyOnce(ctx context.Context, kind scim.Kind, cur backends.R
 	if err != nil {
 		return backends.Record{}, err
 	}
-	s.auditLog("modify", kind, cur.ID, changedNames(changes))
+	s.auditLog(ctx, "modify", kind, cur.ID, cur.Attrs, changedNames(changes))
 	out := cur
 	out.Attrs = applyChanges(cur.Attrs, changes)
 	out.Modified = time.Now().UTC()
@@ -389,7 +389,7 @@ func (s *Service) deleteLocked(ctx context.Context, kind scim.Kind, id string) e
 		if _, err = s.modifyOnce(ctx, kind, cur, changes); err != nil {
 			return err
 		}
-		s.auditLog("deprovision", kind, id, changedNames(changes))
+		s.auditLog(ctx, "deprovision", kind, id, cur.Attrs, changedNames(changes))
 		return nil
 	}
 	if s.mapping.HasMarker(kind) {
@@ -411,6 +411,6 @@ func (s *Service) deleteLocked(ctx context.Context, kind scim.Kind, id string) e
 	if err != nil {
 		return err
 	}
-	s.auditLog("delete", kind, id, nil)
+	s.auditLog(ctx, "delete", kind, id, nil, nil)
 	return nil
 }

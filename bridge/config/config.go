@@ -52,6 +52,7 @@ type Config struct {
 	Limits    LimitsConfig
 	Tokens    TokensConfig
 	Queue     QueueConfig
+	Console   ConsoleConfig
 	// Tenants holds at least one tenant, in file order, names unique.
 	Tenants []Tenant
 

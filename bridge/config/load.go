@@ -34,6 +34,7 @@ type rawConfig struct {
 	Limits    *rawLimits  `yaml:"limits"`
 	Tokens    *rawTokens  `yaml:"tokens"`
 	Queue     *rawQueue   `yaml:"queue"`
+	Console   *rawConsole `yaml:"console"`
 	Tenants   []rawTenant `yaml:"tenants"`
 }
 
@@ -291,6 +292,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	c.Queue.MaxAge = l.duration("queue.max_age", q.MaxAge, DefaultQueueMaxAge)
 	c.Queue.BaseDelay = l.duration("queue.base_delay", q.BaseDelay, DefaultQueueBaseDelay)
 	c.Queue.MaxDelay = l.duration("queue.max_delay", q.MaxDelay, DefaultQueueMaxDelay)
+	c.Console = l.console(raw.Console, c.PublicURL)
 	if c.Queue.BaseDelay > 0 && c.Queue.MaxDelay > 0 && c.Queue.BaseDelay > c.Queue.MaxDelay {
 		l.errorf("queue.base_delay", "%s is longer than queue.max_delay (%s)", c.Queue.BaseDelay, c.Queue.MaxDelay)
 	}

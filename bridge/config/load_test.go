@@ -96,6 +96,7 @@ func TestLoadDefaults(t *testing.T) {
 		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3, IdempotencyWindow: time.Hour},
 		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(cwd, "tenant-token.txt")},
 		Queue:     QueueConfig{MaxAttempts: 20, MaxAge: 7 * 24 * time.Hour, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Minute},
+		Console:   ConsoleConfig{Enabled: true, SessionTTL: 8 * time.Hour},
 		Tenants: []Tenant{{
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
@@ -490,4 +491,34 @@ func TestLoadQueue(t *testing.T) {
 	_, err = load(writeConfig(t, body, map[string]string{"m.yaml": "MAPPING"}), testRegistry(), envOf(nil))
 	require.ErrorContains(t, err, "queue.max_attempts: must be 1 or more")
 	require.ErrorContains(t, err, "longer than queue.max_delay")
+}
+
+func TestLoadConsole(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"m.yaml": "MAPPING"}
+	body := `console:
+  enabled: false
+  listen: 127.0.0.1:9090
+  session_ttl: 1h
+  oidc:
+    issuer: https://login.example.org
+    client_id: bridge
+    client_secret: oidc-Secret-1
+    allowed_groups: [ops]
+` + minimal
+	cfg, err := load(writeConfig(t, body, files), testRegistry(), envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, ConsoleConfig{Enabled: false, Listen: "127.0.0.1:9090", SessionTTL: time.Hour, OIDC: &OIDCConfig{
+		Issuer: "https://login.example.org", ClientID: "bridge", ClientSecret: "oidc-Secret-1",
+		RedirectURL: "http://127.0.0.1:8080/console/oidc/callback", AllowedGroups: []string{"ops"}, GroupsClaim: "groups",
+	}}, cfg.Console)
+	require.NotContains(t, cfg.String(), "oidc-Secret-1")
+
+	body = "console: { listen: nowhere, session_ttl: 0s, oidc: { issuer: 'ftp://x', client_secret: s } }\n" + minimal
+	_, err = load(writeConfig(t, body, files), testRegistry(), envOf(nil))
+	require.ErrorContains(t, err, `console.listen: "nowhere" is not host:port`)
+	require.ErrorContains(t, err, "console.session_ttl: must be positive")
+	require.ErrorContains(t, err, `console.oidc.issuer: "ftp://x" is not an absolute http(s) URL`)
+	require.ErrorContains(t, err, "console.oidc.client_id: is required")
+	require.ErrorContains(t, err, "console.oidc: allowed_subjects or allowed_groups is required")
 }

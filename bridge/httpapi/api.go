@@ -63,6 +63,8 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// Traffic, when set, counts each tenant's SCIM answers.
+	Traffic Traffic
 }
 
 // Defaults applied by New.
@@ -97,6 +99,7 @@ func New(o Options) http.Handler {
 		metrics:   o.Metrics,
 		health:    o.Health,
 		admin:     o.Admin,
+		traffic:   o.Traffic,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -139,7 +142,7 @@ func New(o Options) http.Handler {
 		adm.DELETE("/queue/:id", a.adminDrop)
 	}
 
-	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
+	v2 := e.Group("/scim/:tenant/v2", a.countTraffic, a.authenticate)
 	for _, r := range []struct {
 		seg  string
 		kind scim.Kind
@@ -171,6 +174,7 @@ type api struct {
 	metrics   Metrics // nil: no /metrics, nothing observed
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
+	traffic   Traffic // nil: nothing counted
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM
@@ -193,6 +197,16 @@ func NewServer(addr string, h http.Handler, log hclog.Logger) *http.Server {
 			// without a level prefix; none of them is routine.
 			ForceLevel: hclog.Warn,
 		}),
+	}
+}
+
+// countTraffic counts the tenant's answer, whatever it was.
+func (a *api) countTraffic(c *gin.Context) {
+	c.Next()
+	if a.traffic != nil {
+		if tenant, ok := pathParam(c, "tenant"); ok {
+			a.traffic.Observe(tenant, c.Writer.Status())
+		}
 	}
 }
 

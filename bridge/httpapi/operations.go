@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
@@ -42,7 +43,7 @@ type Metrics interface {
 // Health answers /readyz.
 type Health interface {
 	// Ready returns nil when this replica can serve writes now. An error
-	// wrapping ErrDegraded means it serves with reduced guarantees (the
+	// wrapping opsview.ErrDegraded means it serves with reduced guarantees (the
 	// state store is down: natural keys still prevent duplicates, docs/design.md §5)
 	// and is still ready; any other error means not ready. The error text
 	// is shown to unauthenticated callers: it must name what is down, never
@@ -50,45 +51,33 @@ type Health interface {
 	Ready(ctx context.Context) error
 }
 
-// AdminJobFilter selects queue jobs for Admin.Jobs. Empty fields select
-// everything; State is "", "pending", "leased" or "dead" (checked here);
-// Limit is between 1 and MaxAdminLimit.
-type AdminJobFilter struct {
-	Tenant string
-	State  string
-	Limit  int
-}
-
-// Admin is the operators' API over the retry queue and the bridge's state.
-// Results are marshalled as JSON as they are. Errors are *scim.Error (its
-// Status and Detail are used), or wrap ErrNotFound (404) or ErrConflict
-// (409); anything else is logged and answered with a generic 500.
+// Admin is the operators' API over the retry queue and the bridge's state
+// (implemented by *ops.Operator), in opsview's types. Errors are
+// *scim.Error (its Status and Detail are used), or wrap opsview.ErrNotFound
+// (404) or opsview.ErrConflict (409); anything else is logged and answered
+// with a generic 500.
 type Admin interface {
 	// Authenticate checks the admin bearer token.
 	Authenticate(ctx context.Context, token string) error
 	// Status describes tenants, tokens, targets, the state store and the
 	// queue.
-	Status(ctx context.Context) (any, error)
-	// Jobs lists queue jobs.
-	Jobs(ctx context.Context, f AdminJobFilter) (any, error)
+	Status(ctx context.Context) (opsview.Status, error)
+	// Jobs lists queue jobs; f is checked here (state, limit from 1 to
+	// MaxAdminLimit).
+	Jobs(ctx context.Context, f opsview.JobFilter) ([]opsview.Job, error)
 	// Job returns one job with everything known about it.
-	Job(ctx context.Context, id string) (any, error)
+	Job(ctx context.Context, id string) (opsview.Job, error)
 	// Retry makes a dead or pending job due now with a fresh retry budget.
-	Retry(ctx context.Context, id string) error
+	Retry(ctx context.Context, id string) (opsview.Action, error)
 	// Drop deletes a job.
-	Drop(ctx context.Context, id string) error
+	Drop(ctx context.Context, id string) (opsview.Action, error)
 }
 
-// Sentinels for Admin and Health implementations.
-var (
-	// ErrNotFound answers 404: no such job.
-	ErrNotFound = errors.New("httpapi: not found")
-	// ErrConflict answers 409: the job is in a state that does not allow
-	// the call (a worker holds it).
-	ErrConflict = errors.New("httpapi: conflict")
-	// ErrDegraded marks a Health error that still counts as ready.
-	ErrDegraded = errors.New("httpapi: degraded")
-)
+// Traffic counts each tenant's SCIM answers (implemented by
+// *ops.TrafficCounter, for the console's Tenants page).
+type Traffic interface {
+	Observe(tenant string, status int)
+}
 
 // Limits of GET /admin/queue.
 const (
@@ -128,9 +117,9 @@ func (a *api) readyz(c *gin.Context) {
 	switch {
 	case err == nil:
 		a.writeAdminJSON(c, http.StatusOK, map[string]string{"status": "ready"})
-	case errors.Is(err, ErrDegraded):
+	case errors.Is(err, opsview.ErrDegraded):
 		// The sentinel's own text adds nothing for the reader.
-		reason := strings.TrimSuffix(err.Error(), ": "+ErrDegraded.Error())
+		reason := strings.TrimSuffix(err.Error(), ": "+opsview.ErrDegraded.Error())
 		a.writeAdminJSON(c, http.StatusOK, map[string]string{"status": "degraded", "reason": reason})
 	default:
 		a.log.Warn("not ready", "reason", err)
@@ -160,11 +149,11 @@ func (a *api) adminAuthenticate(c *gin.Context) {
 
 func (a *api) adminStatus(c *gin.Context) {
 	v, err := a.admin.Status(c.Request.Context())
-	a.adminAnswer(c, v, err)
+	adminAnswer(a, c, v, err)
 }
 
 func (a *api) adminJobs(c *gin.Context) {
-	f := AdminJobFilter{Tenant: c.Query("tenant"), State: c.Query("state"), Limit: DefaultAdminLimit}
+	f := opsview.JobFilter{Tenant: c.Query("tenant"), State: c.Query("state"), Limit: DefaultAdminLimit}
 	switch f.State {
 	case "", "pending", "leased", "dead":
 	default:
@@ -180,7 +169,7 @@ func (a *api) adminJobs(c *gin.Context) {
 		f.Limit = n
 	}
 	v, err := a.admin.Jobs(c.Request.Context(), f)
-	a.adminAnswer(c, v, err)
+	adminAnswer(a, c, v, err)
 }
 
 func (a *api) adminJob(c *gin.Context) {
@@ -189,7 +178,7 @@ func (a *api) adminJob(c *gin.Context) {
 		return
 	}
 	v, err := a.admin.Job(c.Request.Context(), id)
-	a.adminAnswer(c, v, err)
+	adminAnswer(a, c, v, err)
 }
 
 func (a *api) adminRetry(c *gin.Context) {
@@ -197,11 +186,8 @@ func (a *api) adminRetry(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.admin.Retry(c.Request.Context(), id); err != nil {
-		a.adminError(c, err)
-		return
-	}
-	a.adminAction(c, id, "requeued")
+	v, err := a.admin.Retry(c.Request.Context(), id)
+	adminAnswer(a, c, v, err)
 }
 
 func (a *api) adminDrop(c *gin.Context) {
@@ -209,34 +195,21 @@ func (a *api) adminDrop(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.admin.Drop(c.Request.Context(), id); err != nil {
-		a.adminError(c, err)
-		return
-	}
-	a.adminAction(c, id, "dropped")
-}
-
-// adminAction confirms a change, with the job as it is now when there
-// still is one, so that the operator sees its new state.
-func (a *api) adminAction(c *gin.Context, id, result string) {
-	out := map[string]any{"id": id, "result": result}
-	if result != "dropped" {
-		if job, err := a.admin.Job(c.Request.Context(), id); err == nil {
-			out["job"] = job
-		}
-	}
-	a.writeAdminJSON(c, http.StatusOK, out)
+	v, err := a.admin.Drop(c.Request.Context(), id)
+	adminAnswer(a, c, v, err)
 }
 
 func (a *api) adminJobID(c *gin.Context) (string, bool) {
 	id, ok := pathParam(c, "id")
 	if !ok {
-		a.adminError(c, fmt.Errorf("no such job: %w", ErrNotFound))
+		a.adminError(c, fmt.Errorf("no such job: %w", opsview.ErrNotFound))
 	}
 	return id, ok
 }
 
-func (a *api) adminAnswer(c *gin.Context, v any, err error) {
+// adminAnswer writes v, or err. A function, not a method: Go methods
+// cannot have type parameters.
+func adminAnswer[T any](a *api, c *gin.Context, v T, err error) {
 	if err != nil {
 		a.adminError(c, err)
 		return
@@ -261,9 +234,9 @@ func (a *api) adminError(c *gin.Context, err error) {
 		if status >= 500 {
 			a.log.Warn("admin request failed", "route", c.FullPath(), "status", status, "error", se, "request_id", id)
 		}
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, opsview.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, opsview.ErrConflict):
 		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		a.log.Warn("admin request deadline exceeded", "route", c.FullPath(), "error", err, "request_id", id)

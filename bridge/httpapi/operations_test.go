@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
@@ -59,15 +60,15 @@ func (f healthFunc) Ready(ctx context.Context) error { return f(ctx) }
 // fakeAdmin keeps jobs in a map and records the filters it was asked for.
 type fakeAdmin struct {
 	mu      sync.Mutex
-	jobs    map[string]map[string]any
-	filters []AdminJobFilter
+	jobs    map[string]*opsview.Job
+	filters []opsview.JobFilter
 	fail    error // returned by Status when set
 }
 
 func newFakeAdmin() *fakeAdmin {
-	return &fakeAdmin{jobs: map[string]map[string]any{
-		"j1": {"id": "j1", "state": "dead"},
-		"j2": {"id": "j2", "state": "leased"},
+	return &fakeAdmin{jobs: map[string]*opsview.Job{
+		"j1": {ID: "j1", State: "dead"},
+		"j2": {ID: "j2", State: "leased"},
 	}}
 }
 
@@ -78,52 +79,53 @@ func (f *fakeAdmin) Authenticate(_ context.Context, token string) error {
 	return nil
 }
 
-func (f *fakeAdmin) Status(context.Context) (any, error) {
+func (f *fakeAdmin) Status(context.Context) (opsview.Status, error) {
 	if f.fail != nil {
-		return nil, f.fail
+		return opsview.Status{}, f.fail
 	}
-	return map[string]any{"tenants": []string{"t"}}, nil
+	return opsview.Status{Version: "v1", Tenants: []opsview.Tenant{{Name: "t"}}}, nil
 }
 
-func (f *fakeAdmin) Jobs(_ context.Context, flt AdminJobFilter) (any, error) {
+func (f *fakeAdmin) Jobs(_ context.Context, flt opsview.JobFilter) ([]opsview.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.filters = append(f.filters, flt)
-	return []string{"j1", "j2"}, nil
+	return []opsview.Job{*f.jobs["j1"], *f.jobs["j2"]}, nil
 }
 
-func (f *fakeAdmin) Job(_ context.Context, id string) (any, error) {
+func (f *fakeAdmin) Job(_ context.Context, id string) (opsview.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	if !ok {
-		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
+		return opsview.Job{}, fmt.Errorf("job %s: %w", id, opsview.ErrNotFound)
 	}
-	return j, nil
+	return *j, nil
 }
 
-func (f *fakeAdmin) Retry(_ context.Context, id string) error {
+func (f *fakeAdmin) Retry(_ context.Context, id string) (opsview.Action, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j, ok := f.jobs[id]
 	switch {
 	case !ok:
-		return fmt.Errorf("job %s: %w", id, ErrNotFound)
-	case j["state"] == "leased":
-		return fmt.Errorf("job %s is being applied by a worker: %w", id, ErrConflict)
+		return opsview.Action{}, fmt.Errorf("job %s: %w", id, opsview.ErrNotFound)
+	case j.State == "leased":
+		return opsview.Action{}, fmt.Errorf("job %s is being applied by a worker: %w", id, opsview.ErrConflict)
 	}
-	j["state"] = "pending"
-	return nil
+	j.State = "pending"
+	after := *j
+	return opsview.Action{ID: id, Result: "requeued", Job: &after}, nil
 }
 
-func (f *fakeAdmin) Drop(_ context.Context, id string) error {
+func (f *fakeAdmin) Drop(_ context.Context, id string) (opsview.Action, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.jobs[id]; !ok {
-		return fmt.Errorf("job %s: %w", id, ErrNotFound)
+		return opsview.Action{}, fmt.Errorf("job %s: %w", id, opsview.ErrNotFound)
 	}
 	delete(f.jobs, id)
-	return nil
+	return opsview.Action{ID: id, Result: "dropped"}, nil
 }
 
 // opDo serves an operator request; token "" sends no Authorization.
@@ -191,7 +193,7 @@ func TestReadyz(t *testing.T) {
 		{"ready", healthFunc(func(context.Context) error { return nil }), 200, map[string]any{"status": "ready"}},
 		{
 			"degraded state store", healthFunc(func(context.Context) error {
-				return fmt.Errorf("state store unavailable: %w", ErrDegraded)
+				return fmt.Errorf("state store unavailable: %w", opsview.ErrDegraded)
 			}), 200, map[string]any{"status": "degraded", "reason": "state store unavailable"},
 		},
 		{
@@ -258,15 +260,19 @@ func TestAdminRoutes(t *testing.T) {
 	}
 
 	t.Run("status", func(t *testing.T) {
-		require.Equal(t, map[string]any{"tenants": []any{"t"}}, mustJSON(t, get("/admin/status"), 200))
+		st := mustJSON(t, get("/admin/status"), 200)
+		require.Equal(t, "v1", st["version"])
+		require.Equal(t, "t", st["tenants"].([]any)[0].(map[string]any)["name"])
 	})
 	t.Run("list with filters", func(t *testing.T) {
 		w := get("/admin/queue?tenant=t&state=dead&limit=5")
 		require.Equal(t, 200, w.Code)
-		require.JSONEq(t, `["j1","j2"]`, w.Body.String())
+		var jobs []opsview.Job
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &jobs))
+		require.Equal(t, []string{"j1", "j2"}, []string{jobs[0].ID, jobs[1].ID})
 		w = get("/admin/queue")
 		require.Equal(t, 200, w.Code)
-		require.Equal(t, []AdminJobFilter{{Tenant: "t", State: "dead", Limit: 5}, {Limit: DefaultAdminLimit}}, adm.filters)
+		require.Equal(t, []opsview.JobFilter{{Tenant: "t", State: "dead", Limit: 5}, {Limit: DefaultAdminLimit}}, adm.filters)
 	})
 	for _, tc := range []struct{ name, target, want string }{
 		{"bad state", "/admin/queue?state=buried", `state "buried" is not one of pending, leased, dead`},
@@ -279,12 +285,14 @@ func TestAdminRoutes(t *testing.T) {
 		})
 	}
 	t.Run("show", func(t *testing.T) {
-		require.Equal(t, map[string]any{"id": "j1", "state": "dead"}, mustJSON(t, get("/admin/queue/j1"), 200))
-		require.Equal(t, "job nope: httpapi: not found", mustJSON(t, get("/admin/queue/nope"), 404)["error"])
+		j := mustJSON(t, get("/admin/queue/j1"), 200)
+		require.Equal(t, []any{"j1", "dead"}, []any{j["id"], j["state"]})
+		require.Equal(t, "job nope: not found", mustJSON(t, get("/admin/queue/nope"), 404)["error"])
 	})
 	t.Run("retry", func(t *testing.T) {
 		w := opDo(t, h.handler, http.MethodPost, "/admin/queue/j1/retry", testAdminToken)
-		require.Equal(t, map[string]any{"id": "j1", "result": "requeued", "job": map[string]any{"id": "j1", "state": "pending"}}, mustJSON(t, w, 200))
+		out := mustJSON(t, w, 200)
+		require.Equal(t, []any{"j1", "requeued", "pending"}, []any{out["id"], out["result"], out["job"].(map[string]any)["state"]})
 		w = opDo(t, h.handler, http.MethodPost, "/admin/queue/j2/retry", testAdminToken)
 		require.Contains(t, mustJSON(t, w, 409)["error"], "being applied by a worker")
 		w = opDo(t, h.handler, http.MethodPost, "/admin/queue/nope/retry", testAdminToken)

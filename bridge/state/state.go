@@ -23,6 +23,10 @@ type Token struct {
 	// ExpiresAt is when the token stops working: one year after creation,
 	// or the end of the grace period once it has been replaced.
 	ExpiresAt time.Time
+	// FirstUsedAt is when a client first authenticated with the token
+	// (MarkTokenUsed); zero while it has never been used. It tells an
+	// operator that Entra has switched to a regenerated token.
+	FirstUsedAt time.Time
 }
 
 // Tokens stores token hashes per tenant. Times are kept to the millisecond.
@@ -33,6 +37,64 @@ type Tokens interface {
 	Tokens(ctx context.Context, tenant string) ([]Token, error)
 	// DeleteToken removes one token; an unknown one gives ErrNotFound.
 	DeleteToken(ctx context.Context, tenant, id string) error
+	// MarkTokenUsed sets the token's FirstUsedAt to at unless it is set
+	// already, changing nothing else (a concurrent PutToken that shortens
+	// the expiry is never undone). An unknown token is ignored.
+	MarkTokenUsed(ctx context.Context, tenant, id string, at time.Time) error
+}
+
+// AuditRecord is one write applied to a target: what operators read to
+// answer "did Entra's change to alice arrive, and when?". It names
+// attributes, never values.
+type AuditRecord struct {
+	Time   time.Time
+	Tenant string
+	// Op is create, create-existing, restore, modify, deprovision or delete.
+	Op string
+	// Kind is User or Group; ID the resource's SCIM id.
+	Kind, ID string
+	// Name is the resource's userName (a group's displayName) when known.
+	Name string
+	// Attrs are the target attributes written.
+	Attrs []string
+	// Outcome is "applied", or "applied from the retry queue".
+	Outcome string
+	// RequestID is the SCIM request's id ("" for the retry worker).
+	RequestID string
+}
+
+// AuditLimit is how many audit records a store keeps per tenant: the
+// newest, older ones are removed as new ones arrive.
+const AuditLimit = 10000
+
+// Audit keeps the most recent applied writes per tenant, at most
+// AuditLimit of them.
+type Audit interface {
+	// AppendAudit stores r (r.Tenant is required).
+	AppendAudit(ctx context.Context, r AuditRecord) error
+	// AuditRecords returns the tenant's newest records first, at most limit,
+	// only those whose Name or ID contains user (case-insensitively) when
+	// user is not empty.
+	AuditRecords(ctx context.Context, tenant, user string, limit int) ([]AuditRecord, error)
+}
+
+// CheckAuditRecord is what AppendAudit requires (see CheckNewJob).
+func CheckAuditRecord(r AuditRecord) error {
+	if r.Tenant == "" || r.Op == "" || r.Time.IsZero() {
+		return errors.New("tenant, op and time are required")
+	}
+	return nil
+}
+
+// CheckAuditQuery is what AuditRecords requires (see CheckNewJob).
+func CheckAuditQuery(tenant string, limit int) error {
+	if tenant == "" {
+		return errors.New("tenant is required")
+	}
+	if limit <= 0 {
+		return fmt.Errorf("limit %d is not positive", limit)
+	}
+	return nil
 }
 
 // Answer is an HTTP answer stored for an idempotent replay.
@@ -163,6 +225,7 @@ type Store interface {
 	Locks
 	Writes
 	Queue
+	Audit
 	Ping(ctx context.Context) error
 	Close() error
 }

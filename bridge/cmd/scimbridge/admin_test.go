@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/ops"
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
@@ -152,7 +152,7 @@ func TestAdminWithoutAdminToken(t *testing.T) {
 	}
 	// A fresh token manager: the app's caches the tokens for a few seconds.
 	tk := bridge.NewTokens(s.app.state, 0, 0, nil)
-	o := newOperator(s.app.ops.cfg, s.app.state, tk, s.app.services, nil)
+	o := ops.New(ops.Options{Config: s.app.ops.Config(), State: s.app.state, Tokens: tk, Services: s.app.services})
 	err = o.Authenticate(ctx, s.adminToken)
 	var se *scim.Error
 	require.ErrorAs(t, err, &se)
@@ -200,7 +200,7 @@ func TestAdminQueueEndpoints(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("list", func(t *testing.T) {
-		var jobs []jobView
+		var jobs []opsview.Job
 		s.admin(http.MethodGet, "/admin/queue", 200, &jobs)
 		require.Len(t, jobs, 3)
 		ids := map[string]string{}
@@ -224,20 +224,20 @@ func TestAdminQueueEndpoints(t *testing.T) {
 		s.admin(http.MethodGet, "/admin/queue?state=gone", 400, &e)
 	})
 	t.Run("show", func(t *testing.T) {
-		var j jobView
+		var j opsview.Job
 		s.admin(http.MethodGet, "/admin/queue/"+dead.ID, 200, &j)
 		require.Equal(t, "fp-create", j.Fingerprint)
 		require.Equal(t, "acme/User/dead", j.Resource)
 		require.JSONEq(t, `{"op":"create","kind":"User","resource":{"userName":"ann@example.org","password":"<secret>"}}`, string(j.Payload))
 		var e map[string]string
 		s.admin(http.MethodGet, "/admin/queue/no-such-job", 404, &e)
-		require.Contains(t, e["error"], "no such job")
+		require.Contains(t, e["error"], `no job "no-such-job" in the queue`)
 	})
 	t.Run("retry", func(t *testing.T) {
 		var out struct {
-			ID     string  `json:"id"`
-			Result string  `json:"result"`
-			Job    jobView `json:"job"`
+			ID     string      `json:"id"`
+			Result string      `json:"result"`
+			Job    opsview.Job `json:"job"`
 		}
 		s.admin(http.MethodPost, "/admin/queue/"+dead.ID+"/retry", 200, &out)
 		require.Equal(t, "requeued", out.Result)
@@ -249,7 +249,7 @@ func TestAdminQueueEndpoints(t *testing.T) {
 
 		var e map[string]string
 		s.admin(http.MethodPost, "/admin/queue/"+leased.ID+"/retry", 409, &e)
-		require.Contains(t, e["error"], "a worker is applying it")
+		require.Contains(t, e["error"], "is being applied by a worker right now")
 	})
 	t.Run("drop", func(t *testing.T) {
 		var out map[string]any
@@ -264,10 +264,10 @@ func TestAdminQueueEndpoints(t *testing.T) {
 func TestAdminStatus(t *testing.T) {
 	s := newOpsStack(t, true)
 	enqueueJobs(t, s.app.state)
-	var st statusView
+	var st opsview.Status
 	s.admin(http.MethodGet, "/admin/status", 200, &st)
 
-	require.Equal(t, healthView{Kind: "sqlite", Up: true}, st.StateStore)
+	require.Equal(t, opsview.Health{Kind: "sqlite", Up: true}, st.StateStore)
 	require.Equal(t, "valid", st.AdminToken.Status)
 	require.Len(t, st.Tenants, 2)
 	acme, dir := st.Tenants[0], st.Tenants[1]
@@ -275,7 +275,7 @@ func TestAdminStatus(t *testing.T) {
 	require.Equal(t, "acme", acme.Name)
 	require.Equal(t, "http://scim.example.test/scim/acme/v2", acme.TenantURL)
 	require.Equal(t, "pharos", acme.Backend)
-	require.Equal(t, healthView{Up: true}, acme.Target)
+	require.Equal(t, opsview.Health{Up: true}, acme.Target)
 	require.Equal(t, "valid", acme.Token.Status)
 	require.NotNil(t, acme.Token.DaysLeft)
 	require.Equal(t, 364, *acme.Token.DaysLeft)
@@ -303,15 +303,15 @@ func TestAdminStatus(t *testing.T) {
 
 func TestAdminStatusWithTheStateStoreDown(t *testing.T) {
 	s := newOpsStack(t, false)
-	s.app.ops.probes = newProbeCache(0, probeTimeout) // no cached "up" from before the outage
-	var before statusView
+	s.app.ops.SetProbes(ops.NewProbeCache(0, ops.ProbeTimeout)) // no cached "up" from before the outage
+	var before opsview.Status
 	s.admin(http.MethodGet, "/admin/status", 200, &before) // the admin token is read, and kept
 	require.NoError(t, s.app.state.Close())
 
 	start := time.Now()
-	var st statusView
+	var st opsview.Status
 	s.admin(http.MethodGet, "/admin/status", 200, &st)
-	require.Less(t, time.Since(start), statusTimeout)
+	require.Less(t, time.Since(start), ops.StatusTimeout)
 	require.False(t, st.StateStore.Up)
 	require.Contains(t, st.StateStore.Error, "store is closed")
 	require.Nil(t, st.Tenants[0].Queue)
@@ -455,49 +455,4 @@ func TestAdminTokenCommands(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
-}
-
-func TestProbeCache(t *testing.T) {
-	ctx := context.Background()
-	t.Run("one probe at a time, result kept for the ttl", func(t *testing.T) {
-		c := newProbeCache(time.Hour, time.Second)
-		var calls atomic.Int32
-		release := make(chan struct{})
-		f := func(context.Context) error { calls.Add(1); <-release; return errors.New("down") }
-		errs := make(chan error, 5)
-		for range 5 {
-			go func() { errs <- c.do(ctx, "k", f) }()
-		}
-		time.Sleep(50 * time.Millisecond)
-		close(release)
-		for range 5 {
-			require.EqualError(t, <-errs, "down")
-		}
-		require.EqualError(t, c.do(ctx, "k", f), "down")
-		require.Equal(t, int32(1), calls.Load())
-	})
-	t.Run("expired result probes again", func(t *testing.T) {
-		c := newProbeCache(time.Nanosecond, time.Second)
-		var calls atomic.Int32
-		f := func(context.Context) error { calls.Add(1); return nil }
-		require.NoError(t, c.do(ctx, "k", f))
-		time.Sleep(time.Millisecond)
-		require.NoError(t, c.do(ctx, "k", f))
-		require.Equal(t, int32(2), calls.Load())
-	})
-	t.Run("a hanging probe does not hold the caller", func(t *testing.T) {
-		c := newProbeCache(time.Hour, 100*time.Millisecond)
-		done := make(chan struct{})
-		t.Cleanup(func() { <-done }) // the probe itself ends at its own timeout
-		f := func(ctx context.Context) error { defer close(done); <-ctx.Done(); return ctx.Err() }
-		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		err := c.do(cctx, "k", f)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-		require.Less(t, time.Since(start), 90*time.Millisecond)
-		// The caller's cancellation does not cut the probe short: it runs
-		// to its own timeout and its result serves the next caller.
-		require.ErrorIs(t, c.do(ctx, "k", f), context.DeadlineExceeded)
-	})
 }

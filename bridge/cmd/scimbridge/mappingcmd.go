@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/bridge/ops"
 	"github.com/scimbridge/scimbridge/bridge/scim"
-	"github.com/scimbridge/scimbridge/mapping"
 )
 
 func newMappingCmd() *cobra.Command {
@@ -82,76 +79,21 @@ func mappingTest(ctx context.Context, w io.Writer, path, tenant string, kind sci
 	if !ok {
 		return fmt.Errorf("no tenant %q in %s", tenant, path)
 	}
-	res, err := scim.Decode(kind, body)
-	if err != nil {
+	// Bad input is reported before the directory is contacted.
+	if _, err := scim.Decode(kind, body); err != nil {
 		return err
 	}
-	m := t.Mapping
-	if err := m.CheckRequired(kind, res); err != nil {
-		return err
-	}
-	attrs, err := m.ToAttrs(kind, res)
-	if err != nil {
-		return err
-	}
-	be, err := registry()[t.Backend.Type].Open(ctx, t.Backend.Config, m.Schema(), newLogger(cfg.Log))
+	be, err := registry()[t.Backend.Type].Open(ctx, t.Backend.Config, t.Mapping.Schema(), newLogger(cfg.Log))
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-
-	bk := backends.User
-	if kind == scim.Group {
-		bk = backends.Group
+	out, err := ops.DryRun(ctx, t.Mapping, be, kind, body)
+	if err != nil {
+		return err
 	}
-	for _, k := range m.MatchKeys(kind) {
-		v := attrs[k.Attr]
-		if len(v) == 0 {
-			continue
-		}
-		recs, _, err := be.Find(ctx, backends.Query{Kind: bk, Filter: backends.Cmp{Attr: k.Attr, Op: backends.Eq, Value: v[0]}, Limit: 1})
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			fmt.Fprintf(w, "match %s (%s eq %q): no entry\n", k.Path.String(), k.Attr, v[0])
-			continue
-		}
-		fmt.Fprintf(w, "match %s (%s eq %q): entry %s\n", k.Path.String(), k.Attr, v[0], recs[0].ID)
-		cur, err := m.ToResource(kind, recs[0])
-		if err != nil {
-			return err
-		}
-		old, err := m.ToAttrs(kind, cur)
-		if err != nil {
-			return err
-		}
-		delete(old, backends.AttrMembers)
-		changes := mapping.Diff(old, attrs)
-		if len(changes) == 0 {
-			fmt.Fprintf(w, "would modify %s %s: nothing (already up to date)\n", kind, recs[0].ID)
-		}
-		for _, c := range changes {
-			fmt.Fprintf(w, "would modify %s %s: %s %s = %s\n", kind, recs[0].ID, c.Op, c.Attr, quoteAll(c.Values))
-		}
-		return nil
-	}
-	fmt.Fprintf(w, "would create %s with:\n", kind)
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %s = %s\n", n, quoteAll(attrs[n]))
+	for _, l := range out.Lines {
+		fmt.Fprintln(w, l)
 	}
 	return nil
-}
-
-func quoteAll(vs []string) string {
-	q := make([]string, len(vs))
-	for i, v := range vs {
-		q[i] = fmt.Sprintf("%q", v)
-	}
-	return strings.Join(q, ", ")
 }

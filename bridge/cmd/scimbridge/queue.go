@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scimbridge/scimbridge/bridge/config"
+	"github.com/scimbridge/scimbridge/bridge/ops"
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
@@ -88,8 +88,8 @@ Redis), so they work whether or not the bridge is running.`,
 }
 
 // withQueue loads the configuration, checks --tenant and opens the state
-// store for f.
-func withQueue(ctx context.Context, o queueOptions, f func(cfg *config.Config, q state.Store) error) error {
+// store for f, through an operator scoped to --tenant.
+func withQueue(ctx context.Context, o queueOptions, f func(op *ops.Operator) error) error {
 	cfg, err := loadConfig(o.path)
 	if err != nil {
 		return err
@@ -102,35 +102,27 @@ func withQueue(ctx context.Context, o queueOptions, f func(cfg *config.Config, q
 		return err
 	}
 	defer st.Close()
-	return f(cfg, st)
+	return f(cliOperator(cfg, st).Scoped(o.tenant))
 }
 
 func queueList(ctx context.Context, w io.Writer, o queueOptions) error {
-	switch state.JobState(o.state) {
-	case "", state.JobPending, state.JobLeased, state.JobDead:
-	default:
-		return fmt.Errorf("--state %q is not one of pending, leased, dead", o.state)
+	filter := opsview.JobFilter{Tenant: o.tenant, State: o.state, Limit: o.limit}
+	if err := ops.CheckJobFilter(filter); err != nil {
+		return fmt.Errorf("--%s", err)
 	}
-	if o.limit < 1 {
-		return fmt.Errorf("--limit must be at least 1, not %d", o.limit)
-	}
-	return withQueue(ctx, o, func(_ *config.Config, q state.Store) error {
-		jobs, err := q.List(ctx, state.JobFilter{Tenant: o.tenant, State: state.JobState(o.state)}, o.limit)
+	return withQueue(ctx, o, func(op *ops.Operator) error {
+		jobs, err := op.Jobs(ctx, filter)
 		if err != nil {
-			return fmt.Errorf("list jobs: %w", err)
+			return err
 		}
-		now := time.Now()
 		if o.json {
-			views := make([]jobView, len(jobs))
-			for i, j := range jobs {
-				views[i] = newJobView(j, now, false)
-			}
-			return writeJSON(w, views)
+			return writeJSON(w, jobs)
 		}
 		if len(jobs) == 0 {
 			_, err := fmt.Fprintln(w, "No jobs"+describeFilter(o)+".")
 			return err
 		}
+		now := time.Now()
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTENANT\tRESOURCE\tOP\tSTATE\tATTEMPTS\tNEXT/LEASE\tAGE\tLAST ERROR")
 		for _, j := range jobs {
@@ -148,15 +140,15 @@ func queueList(ctx context.Context, w io.Writer, o queueOptions) error {
 }
 
 func queueShow(ctx context.Context, w io.Writer, o queueOptions, id string) error {
-	return withQueue(ctx, o, func(_ *config.Config, q state.Store) error {
-		j, err := getJob(ctx, q, o, id)
+	return withQueue(ctx, o, func(op *ops.Operator) error {
+		j, err := op.Job(ctx, id)
 		if err != nil {
 			return err
 		}
-		v := newJobView(j, time.Now(), true)
 		if o.json {
-			return writeJSON(w, v)
+			return writeJSON(w, j)
 		}
+		now := time.Now()
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		field := func(name, value string) {
 			if value != "" {
@@ -167,26 +159,26 @@ func queueShow(ctx context.Context, w io.Writer, o queueOptions, id string) erro
 		field("Tenant", j.Tenant)
 		field("Resource", oneLine(j.Resource))
 		field("Operation", j.Op)
-		field("State", string(j.State))
+		field("State", j.State)
 		field("Attempts", fmt.Sprint(j.Attempts))
-		field("Created", fmt.Sprintf("%s (%s ago)", formatTime(j.CreatedAt), shortDuration(time.Since(j.CreatedAt))))
-		if j.State != state.JobDead {
-			field("Next attempt", nextOrLease(j, time.Now()))
+		field("Created", fmt.Sprintf("%s (%s ago)", formatTime(j.CreatedAt), shortDuration(now.Sub(j.CreatedAt))))
+		if j.State != string(state.JobDead) {
+			field("Next attempt", nextOrLease(j, now))
 		}
-		field("Not before", formatTime(j.NotBefore))
+		field("Not before", formatTimePtr(j.NotBefore))
 		field("Leased by", j.Owner)
-		field("Lease until", formatTime(j.LeaseUntil))
+		field("Lease until", formatTimePtr(j.LeaseUntil))
 		field("Error class", j.ErrorClass)
 		field("Last error", oneLine(j.LastError))
 		field("Fingerprint", j.Fingerprint)
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		if len(v.Payload) > 0 {
+		if len(j.Payload) > 0 {
 			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, v.Payload, "", "  "); err != nil {
+			if err := json.Indent(&pretty, j.Payload, "", "  "); err != nil {
 				pretty.Reset()
-				pretty.Write(v.Payload)
+				pretty.Write(j.Payload)
 			}
 			fmt.Fprintf(w, "Payload:\n%s\n", pretty.String())
 		}
@@ -194,23 +186,27 @@ func queueShow(ctx context.Context, w io.Writer, o queueOptions, id string) erro
 	})
 }
 
+// actionJSON is `queue retry|drop --json`: the job as it is after a
+// retry, as it was before a drop.
+type actionJSON struct {
+	ID     string      `json:"id"`
+	Result string      `json:"result"`
+	Job    opsview.Job `json:"job"`
+}
+
 func queueRetry(ctx context.Context, w io.Writer, o queueOptions, id string) error {
-	return withQueue(ctx, o, func(_ *config.Config, q state.Store) error {
-		before, err := getJob(ctx, q, o, id)
+	return withQueue(ctx, o, func(op *ops.Operator) error {
+		a, err := op.Retry(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := q.Requeue(ctx, id); err != nil {
-			return queueError(id, err)
-		}
-		after, err := q.Get(ctx, id)
-		if err != nil {
-			// Taken and applied by a worker already, or dropped meanwhile.
-			after = before
-			after.State = state.JobPending
+		before, after := a.Before, a.Before
+		after.State = string(state.JobPending)
+		if a.Job != nil {
+			after = *a.Job
 		}
 		if o.json {
-			return writeJSON(w, map[string]any{"id": id, "result": "requeued", "job": newJobView(after, time.Now(), false)})
+			return writeJSON(w, actionJSON{ID: id, Result: a.Result, Job: after})
 		}
 		_, err = fmt.Fprintf(w, "Job %s requeued: %s, due now, attempts reset to 0 (it was %s after %d attempts%s).\nA running bridge applies it within seconds; watch it with `scimbridge queue show %s`.\n",
 			id, after.State, before.State, before.Attempts, lastErrorSuffix(before), id)
@@ -219,46 +215,19 @@ func queueRetry(ctx context.Context, w io.Writer, o queueOptions, id string) err
 }
 
 func queueDrop(ctx context.Context, w io.Writer, o queueOptions, id string) error {
-	return withQueue(ctx, o, func(_ *config.Config, q state.Store) error {
-		before, err := getJob(ctx, q, o, id)
+	return withQueue(ctx, o, func(op *ops.Operator) error {
+		a, err := op.Drop(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := q.Drop(ctx, id); err != nil {
-			return queueError(id, err)
-		}
+		before := a.Before
 		if o.json {
-			return writeJSON(w, map[string]any{"id": id, "result": "dropped", "job": newJobView(before, time.Now(), false)})
+			return writeJSON(w, actionJSON{ID: id, Result: a.Result, Job: before})
 		}
 		_, err = fmt.Fprintf(w, "Job %s dropped: the %s of %s (tenant %s, %s after %d attempts) will not be applied.\n",
 			id, before.Op, oneLine(before.Resource), before.Tenant, before.State, before.Attempts)
 		return err
 	})
-}
-
-// getJob reads a job and checks it belongs to --tenant, if given.
-func getJob(ctx context.Context, q state.Queue, o queueOptions, id string) (state.Job, error) {
-	j, err := q.Get(ctx, id)
-	if err != nil {
-		return state.Job{}, queueError(id, err)
-	}
-	if o.tenant != "" && j.Tenant != o.tenant {
-		return state.Job{}, fmt.Errorf("job %s belongs to tenant %q, not %q", id, j.Tenant, o.tenant)
-	}
-	return j, nil
-}
-
-// queueError says what a queue sentinel means for the operator.
-func queueError(id string, err error) error {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		return fmt.Errorf("no job %q in the queue (applied, or dropped, already?): %w", id, err)
-	case errors.Is(err, state.ErrConflict):
-		return fmt.Errorf("job %s is being applied by a worker right now; try again when the attempt is over: %w", id, err)
-	case errors.Is(err, state.ErrUnavailable):
-		return fmt.Errorf("the state store is unavailable: %w", err)
-	}
-	return fmt.Errorf("job %s: %w", id, err)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -284,15 +253,15 @@ func describeFilter(o queueOptions) string {
 
 // nextOrLease says when a job runs next: a pending job's due time, a
 // leased job's remaining lease.
-func nextOrLease(j state.Job, now time.Time) string {
-	switch j.State {
+func nextOrLease(j opsview.Job, now time.Time) string {
+	switch state.JobState(j.State) {
 	case state.JobPending:
-		if !j.NotBefore.After(now) {
+		if j.NotBefore == nil || !j.NotBefore.After(now) {
 			return "due now"
 		}
 		return "in " + shortDuration(j.NotBefore.Sub(now))
 	case state.JobLeased:
-		if !j.LeaseUntil.After(now) {
+		if j.LeaseUntil == nil || !j.LeaseUntil.After(now) {
 			return "lease expired"
 		}
 		return "leased, " + shortDuration(j.LeaseUntil.Sub(now)) + " left"
@@ -300,7 +269,7 @@ func nextOrLease(j state.Job, now time.Time) string {
 	return "-"
 }
 
-func lastError(j state.Job, width int) string {
+func lastError(j opsview.Job, width int) string {
 	if j.LastError == "" && j.ErrorClass == "" {
 		return "-"
 	}
@@ -311,7 +280,7 @@ func lastError(j state.Job, width int) string {
 	return truncate(s, width)
 }
 
-func lastErrorSuffix(j state.Job) string {
+func lastErrorSuffix(j opsview.Job) string {
 	if j.LastError == "" {
 		return ""
 	}
@@ -329,6 +298,13 @@ func truncate(s string, width int) string {
 		return s
 	}
 	return string(r[:width-1]) + "…"
+}
+
+func formatTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return formatTime(*t)
 }
 
 func formatTime(t time.Time) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 	"github.com/scimbridge/scimbridge/bridge/state"
 	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
 )
@@ -99,7 +100,7 @@ func TestQueueList(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		out, err := run(t, "queue", "list", "--config", cfg, "--json", "--state", "dead")
 		require.NoError(t, err)
-		var jobs []jobView
+		var jobs []opsview.Job
 		require.NoError(t, json.Unmarshal([]byte(out), &jobs), out)
 		require.Len(t, jobs, 1)
 		j := jobs[0]
@@ -147,7 +148,7 @@ func TestQueueShow(t *testing.T) {
 
 	out, err = run(t, "queue", "show", "--config", cfg, "--json", dead.ID)
 	require.NoError(t, err)
-	var j jobView
+	var j opsview.Job
 	require.NoError(t, json.Unmarshal([]byte(out), &j), out)
 	require.Equal(t, dead.ID, j.ID)
 	require.JSONEq(t, `{"op":"create","kind":"User","resource":{"userName":"ann@example.org","password":"<secret>"}}`, string(j.Payload))
@@ -170,7 +171,7 @@ func TestQueueRetry(t *testing.T) {
 	require.NoError(t, err)
 	var res struct {
 		ID, Result string
-		Job        jobView
+		Job        opsview.Job
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
 	require.Equal(t, "requeued", res.Result)
@@ -274,12 +275,12 @@ func TestShortDuration(t *testing.T) {
 func TestLastErrorCell(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		job  state.Job
+		job  opsview.Job
 		want string
 	}{
-		{"none", state.Job{}, "-"},
-		{"class and text", state.Job{ErrorClass: "unavailable", LastError: "dial\ttcp:\nrefused"}, "[unavailable] dial tcp: refused"},
-		{"long", state.Job{LastError: strings.Repeat("é", 80)}, strings.Repeat("é", 59) + "…"},
+		{"none", opsview.Job{}, "-"},
+		{"class and text", opsview.Job{ErrorClass: "unavailable", LastError: "dial\ttcp:\nrefused"}, "[unavailable] dial tcp: refused"},
+		{"long", opsview.Job{LastError: strings.Repeat("é", 80)}, strings.Repeat("é", 59) + "…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, lastError(tc.job, lastErrorWidth))

@@ -22,6 +22,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/config"
 	"github.com/scimbridge/scimbridge/bridge/httpapi"
 	"github.com/scimbridge/scimbridge/bridge/metrics"
+	"github.com/scimbridge/scimbridge/bridge/ops"
 	"github.com/scimbridge/scimbridge/bridge/state"
 )
 
@@ -194,10 +195,12 @@ type app struct {
 	services []*bridge.Service
 	worker   *bridge.Worker
 	handler  http.Handler
-	// ops and metrics serve operators (admin.go): /admin, /readyz and
-	// /metrics; metrics also takes the worker's and the bridge's events.
-	ops     *operator
+	// ops and metrics serve operators (admin.go): /admin, /readyz,
+	// /metrics and the console; metrics also takes the worker's and the
+	// bridge's events, traffic the tenants' answers.
+	ops     *ops.Operator
 	metrics *metrics.Metrics
+	traffic *ops.TrafficCounter
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -221,7 +224,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		}
 		a.services = append(a.services, s)
 	}
-	ops := a.observability(cfg, log)
+	ops := a.observability(ctx, cfg, log)
 	a.worker = bridge.NewWorker(st, a.services, bridge.WorkerOptions{
 		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
 		BaseDelay: cfg.Queue.BaseDelay, MaxDelay: cfg.Queue.MaxDelay, Timeout: cfg.Limits.RequestTimeout,
@@ -236,6 +239,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Metrics:        a.metrics,
 		Health:         ops,
 		Admin:          ops,
+		Traffic:        a.traffic,
 	})
 	return a, nil
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scimbridge/scimbridge/bridge"
-	"github.com/scimbridge/scimbridge/bridge/config"
+	"github.com/scimbridge/scimbridge/bridge/ops"
+	"github.com/scimbridge/scimbridge/bridge/opsview"
 )
 
 func newTokenCmd() *cobra.Command {
@@ -26,30 +26,13 @@ func newTokenCmd() *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				name := tenant
-				if admin {
-					name = adminTenant
-				}
-				return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
-					issue := tk.Generate
-					if regenerate {
-						issue = tk.Regenerate
-					}
-					token, rec, err := issue(cmd.Context(), name)
+				return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator) error {
+					cred, err := op.IssueToken(cmd.Context(), tenant, admin, regenerate)
 					if err != nil {
 						return err
 					}
-					text := fmt.Sprintf("tenant: %s\ntenant_url: %s\nsecret_token: %s\nexpires_at: %s\n",
-						tenant, cfg.TenantURL(tenant), token, rec.ExpiresAt.Format(time.RFC3339))
-					if admin {
-						text = fmt.Sprintf("admin_url: %s/admin\nadmin_token: %s\nexpires_at: %s\ntry: curl -H 'Authorization: Bearer <the token>' %s/admin/status\n",
-							cfg.PublicURL, token, rec.ExpiresAt.Format(time.RFC3339), cfg.PublicURL)
-					}
-					if regenerate {
-						text += fmt.Sprintf("previous tokens keep working until: %s\n", rec.CreatedAt.Add(cfg.Tokens.Grace).Format(time.RFC3339))
-					}
 					if out != "" {
-						if err := writeSecretFile(out, text); err != nil {
+						if err := writeSecretFile(out, cred.File); err != nil {
 							return err
 						}
 						what := "Tenant URL and Secret Token"
@@ -59,7 +42,7 @@ func newTokenCmd() *cobra.Command {
 						fmt.Fprintf(cmd.OutOrStdout(), "%s written to %s (mode 0600).\n", what, out)
 						return nil
 					}
-					_, err = io.WriteString(cmd.OutOrStdout(), text)
+					_, err = io.WriteString(cmd.OutOrStdout(), cred.File)
 					return err
 				})
 			},
@@ -77,15 +60,18 @@ func newTokenCmd() *cobra.Command {
 		Short: "List each tenant's tokens with their expiry (never the tokens)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
+			return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator) error {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "TENANT\tTOKEN ID\tCREATED\tEXPIRES\tSTATUS")
-				now := time.Now()
-				for _, t := range cfg.Tenants {
+				row := func(name string, k opsview.TokenRecord) {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", name, k.ID, k.CreatedAt.Format(time.RFC3339),
+						k.ExpiresAt.Format(time.RFC3339), tokenStatus(k))
+				}
+				for _, t := range op.Config().Tenants {
 					if tenant != "" && t.Name != tenant {
 						continue
 					}
-					toks, err := tk.List(cmd.Context(), t.Name)
+					toks, err := op.TokenRecords(cmd.Context(), t.Name, false)
 					if err != nil {
 						return err
 					}
@@ -93,20 +79,18 @@ func newTokenCmd() *cobra.Command {
 						fmt.Fprintf(w, "%s\t-\t-\t-\tno token: run `scimbridge token generate --tenant %s`\n", t.Name, t.Name)
 					}
 					for _, k := range toks {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, k.ID, k.CreatedAt.Format(time.RFC3339),
-							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
+						row(t.Name, k)
 					}
 				}
 				if tenant == "" {
 					// The admin token is listed when there is one; the
 					// admin API is off until one is generated.
-					toks, err := tk.List(cmd.Context(), adminTenant)
+					toks, err := op.TokenRecords(cmd.Context(), "", true)
 					if err != nil {
 						return err
 					}
 					for _, k := range toks {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", "(admin)", k.ID, k.CreatedAt.Format(time.RFC3339),
-							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
+						row("(admin)", k)
 					}
 				}
 				return w.Flush()
@@ -123,18 +107,17 @@ func newTokenCmd() *cobra.Command {
 	return cmd
 }
 
-func tokenStatus(now, expires time.Time) string {
-	left := expires.Sub(now)
-	switch {
-	case left <= 0:
+func tokenStatus(k opsview.TokenRecord) string {
+	switch k.Status {
+	case opsview.TokenExpired:
 		return "expired"
-	case bridge.ExpiryWarning(left) != 0:
-		return fmt.Sprintf("expires in %d days: regenerate it", int(left.Hours()/24))
+	case opsview.TokenExpiring:
+		return fmt.Sprintf("expires in %d days: regenerate it", k.DaysLeft)
 	}
-	return fmt.Sprintf("valid (%d days left)", int(left.Hours()/24))
+	return fmt.Sprintf("valid (%d days left)", k.DaysLeft)
 }
 
-func withTokens(ctx context.Context, path, tenant string, f func(*config.Config, *bridge.Tokens) error) error {
+func withTokens(ctx context.Context, path, tenant string, f func(*ops.Operator) error) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -147,5 +130,5 @@ func withTokens(ctx context.Context, path, tenant string, f func(*config.Config,
 		return err
 	}
 	defer st.Close()
-	return f(cfg, bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, nil))
+	return f(cliOperator(cfg, st))
 }

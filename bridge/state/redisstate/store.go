@@ -22,6 +22,8 @@ type storedToken struct {
 	Hash    string `json:"hash"`
 	Created int64  `json:"created"`
 	Expires int64  `json:"expires"`
+	// Used is FirstUsedAt, absent while 0.
+	Used int64 `json:"used,omitempty"`
 }
 
 // PutToken stores t, replacing the tenant's token with the same ID.
@@ -33,7 +35,7 @@ func (s *Store) PutToken(ctx context.Context, t state.Token) error {
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	v, err := json.Marshal(storedToken{Hash: t.Hash, Created: t.CreatedAt.UnixMilli(), Expires: t.ExpiresAt.UnixMilli()})
+	v, err := json.Marshal(storedToken{Hash: t.Hash, Created: t.CreatedAt.UnixMilli(), Expires: t.ExpiresAt.UnixMilli(), Used: optMs(t.FirstUsedAt)})
 	if err != nil {
 		return fmt.Errorf("redisstate: put token: %w", err)
 	}
@@ -65,6 +67,7 @@ func (s *Store) Tokens(ctx context.Context, tenant string) ([]state.Token, error
 		ts = append(ts, state.Token{
 			Tenant: tenant, ID: id, Hash: st.Hash,
 			CreatedAt: time.UnixMilli(st.Created).UTC(), ExpiresAt: time.UnixMilli(st.Expires).UTC(),
+			FirstUsedAt: fromOptMs(st.Used),
 		})
 	}
 	slices.SortFunc(ts, func(a, b state.Token) int {

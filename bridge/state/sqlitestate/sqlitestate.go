@@ -67,6 +67,10 @@ type Store struct {
 	// parsing SQL was a tenth of a write's CPU.
 	stmts struct{ answerUpsert, versionBump, lockUpsert, lockDelete, answerGet, pendingCount *sql.Stmt }
 
+	// auditAppends counts appends per tenant since this process opened the
+	// file (tenant -> *atomic.Int64): every auditTrimEvery-th trims.
+	auditAppends sync.Map
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error

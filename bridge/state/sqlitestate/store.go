@@ -16,13 +16,14 @@ func (s *Store) PutToken(ctx context.Context, t state.Token) error {
 		return errors.New("sqlitestate: put token: tenant and id are required")
 	}
 	_, err := s.w.ExecContext(ctx, `
-		INSERT INTO tokens (tenant, id, hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)
+		INSERT INTO tokens (tenant, id, hash, created_at, expires_at, first_used_at)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, id) DO UPDATE SET
 			hash = excluded.hash,
 			created_at = excluded.created_at,
-			expires_at = excluded.expires_at`,
-		t.Tenant, t.ID, t.Hash, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli())
+			expires_at = excluded.expires_at,
+			first_used_at = excluded.first_used_at`,
+		t.Tenant, t.ID, t.Hash, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), toMillis(t.FirstUsedAt))
 	if err != nil {
 		return s.wrap("put token", err)
 	}
@@ -33,7 +34,7 @@ func (s *Store) PutToken(ctx context.Context, t state.Token) error {
 // (ties broken by ID, so the order is stable).
 func (s *Store) Tokens(ctx context.Context, tenant string) ([]state.Token, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT id, hash, created_at, expires_at FROM tokens
+		SELECT id, hash, created_at, expires_at, first_used_at FROM tokens
 		WHERE tenant = ? ORDER BY created_at, id`, tenant)
 	if err != nil {
 		return nil, s.wrap("list tokens", err)
@@ -42,11 +43,11 @@ func (s *Store) Tokens(ctx context.Context, tenant string) ([]state.Token, error
 	var ts []state.Token
 	for rows.Next() {
 		t := state.Token{Tenant: tenant}
-		var created, expires int64
-		if err := rows.Scan(&t.ID, &t.Hash, &created, &expires); err != nil {
+		var created, expires, used int64
+		if err := rows.Scan(&t.ID, &t.Hash, &created, &expires, &used); err != nil {
 			return nil, s.wrap("list tokens", err)
 		}
-		t.CreatedAt, t.ExpiresAt = fromMillis(created), fromMillis(expires)
+		t.CreatedAt, t.ExpiresAt, t.FirstUsedAt = fromMillis(created), fromMillis(expires), optMillis(used)
 		ts = append(ts, t)
 	}
 	if err := rows.Err(); err != nil {

@@ -44,7 +44,7 @@ type opener = func(t testing.TB) state.Store
 // parallel. Run closes each store it opened when its subtest ends (exactly
 // once), so open should not register a Close of its own.
 //
-// The subtests are Tokens, Idempotency, Versions, Locks, Writes, Queue, Ping,
+// The subtests are Tokens, Idempotency, Versions, Locks, Writes, Queue, Audit, Ping,
 // Context (a done context gives its error and applies nothing) and Closed
 // (calls on a closed store give state.ErrUnavailable).
 func Run(t *testing.T, open func(t testing.TB) state.Store) {
@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t testing.TB) state.Store) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
 	t.Run("Writes", func(t *testing.T) { testWrites(t, open) })
 	t.Run("Queue", func(t *testing.T) { testQueue(t, open) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		t.Parallel()
 		s := newTestStore(t, open)
