@@ -90,6 +90,10 @@ var packageRules = map[string]packageRule{
 		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
+	// The console is web pages over the operations layer, which it
+	// reaches through an interface of its own, in opsview's types.
+	"bridge/console": {code: []string{"bridge/opsview", "bridge/scim"}},
+
 	// The configuration validates backend settings and compiles mappings.
 	"bridge/config": {code: []string{"backends", "mapping"}},
 
@@ -122,7 +126,17 @@ type driverRule struct {
 }
 
 var driverRules = []driverRule{
-	{paths: []string{"github.com/gin-gonic/gin"}, owners: []string{"bridge/httpapi"}},
+	// Gin serves the two HTTP surfaces: the SCIM and operator endpoints,
+	// and the console's pages.
+	{paths: []string{"github.com/gin-gonic/gin"}, owners: []string{"bridge/httpapi", "bridge/console"}},
+	// OpenID Connect sign-in is the console's.
+	{paths: []string{"github.com/coreos/go-oidc/v3", "golang.org/x/oauth2"}, owners: []string{"bridge/console"}},
+	// The console's browser tests run against the whole bridge: a real
+	// Chromium, and a real OpenID Connect provider (mockoidc).
+	{
+		paths: []string{"github.com/chromedp/chromedp", "github.com/chromedp/cdproto", "github.com/oauth2-proxy/mockoidc"},
+		tests: []string{"bridge/cmd/scimbridge"},
+	},
 	{
 		// asn1-ber is go-ldap's wire encoding: the LDAP backend's tests
 		// build raw packets with it.

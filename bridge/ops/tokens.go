@@ -1,8 +1,10 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/scimbridge/scimbridge/bridge/opsview"
@@ -49,7 +51,8 @@ func (o *Operator) IssueToken(ctx context.Context, tenant string, admin, regener
 }
 
 // TokenRecords lists the tenant's (or, with admin, the admin) tokens,
-// expired ones included, oldest first; never their values.
+// expired ones included, the newest (the longest-lived) last; never their
+// values.
 func (o *Operator) TokenRecords(ctx context.Context, tenant string, admin bool) ([]opsview.TokenRecord, error) {
 	name := tenant
 	if admin {
@@ -61,10 +64,17 @@ func (o *Operator) TokenRecords(ctx context.Context, tenant string, admin bool) 
 	if err != nil {
 		return nil, o.stateError("list tokens of "+name, err)
 	}
+	// The newest token is the one that lives longest: a regenerate
+	// shortens every other one to the grace period, and creation times
+	// (kept to the second) can tie.
+	slices.SortStableFunc(toks, func(a, b state.Token) int {
+		return cmp.Or(a.ExpiresAt.Compare(b.ExpiresAt), a.CreatedAt.Compare(b.CreatedAt))
+	})
 	now := o.now()
 	out := make([]opsview.TokenRecord, len(toks))
 	for i, t := range toks {
 		out[i] = newTokenRecord(t, now)
+		out[i].Replaced = i < len(toks)-1
 	}
 	return out, nil
 }

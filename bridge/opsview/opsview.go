@@ -166,6 +166,9 @@ type TokenRecord struct {
 	// Status is valid, expiring or expired, as TokenState.
 	Status   string `json:"status"`
 	DaysLeft int    `json:"days_left"`
+	// Replaced is set on every token but the newest: after a regenerate
+	// it works only until its (shortened) expiry, the grace period.
+	Replaced bool `json:"replaced,omitempty"`
 }
 
 // ActivityFilter selects activity records: Tenant and User (a substring of

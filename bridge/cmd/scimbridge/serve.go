@@ -79,6 +79,9 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	if err := ensureTokens(ctx, cfg, a.tokens, cmd); err != nil {
 		return err
 	}
+	if err := ensureAdminToken(ctx, cfg, a.tokens, cmd.OutOrStdout()); err != nil {
+		return err
+	}
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.worker.Run(wctx) }()
@@ -93,6 +96,11 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", version)
+	stopConsole, err := a.startConsole(ctx, cfg, log, cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
@@ -201,6 +209,8 @@ type app struct {
 	ops     *ops.Operator
 	metrics *metrics.Metrics
 	traffic *ops.TrafficCounter
+	// console is the operations console (console.go); nil when disabled.
+	console http.Handler
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -241,6 +251,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Admin:          ops,
 		Traffic:        a.traffic,
 	})
+	a.mountConsole(cfg, log)
 	return a, nil
 }
 
