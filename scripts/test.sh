@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real servers: starts a throwaway PostgreSQL, slapd
 # and redis-server (each script installs its server with apt-get when it is
-# missing, never touching a system instance), runs `go vet` and
+# missing, never touching a system instance), installs chromium for the
+# console's browser tests when it is missing, runs `go vet` and
 # `go test -race ./...` with the servers' addresses in the environment,
 # runs each fuzz target briefly, and stops the servers whatever happens.
 # Tests that need a server fail (never skip) under CI=true when it is absent.
@@ -23,6 +24,8 @@ eval "$(scripts/slapd-start.sh)"
 eval "$(scripts/redis-start.sh)"
 eval "$(scripts/389ds-start.sh)"
 eval "$(scripts/samba-start.sh)"
+# The console's browser tests drive a headless Chromium.
+eval "$(scripts/chromium-install.sh)"
 
 go vet ./...
 go test -race -count=1 -timeout 30m ./...

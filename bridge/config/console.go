@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -44,6 +45,10 @@ type OIDCConfig struct {
 	// GroupsClaim names the ID token claim that lists groups. Defaults to
 	// "groups".
 	GroupsClaim string
+	// Scopes are requested at sign-in. Defaults to openid, profile and
+	// email; some providers put groups in the token only for a "groups"
+	// scope.
+	Scopes []string
 }
 
 type rawConsole struct {
@@ -61,6 +66,7 @@ type rawOIDC struct {
 	AllowedSubjects []string `yaml:"allowed_subjects"`
 	AllowedGroups   []string `yaml:"allowed_groups"`
 	GroupsClaim     string   `yaml:"groups_claim"`
+	Scopes          []string `yaml:"scopes"`
 }
 
 func (l *loader) console(raw *rawConsole, publicURL string) ConsoleConfig {
@@ -86,7 +92,13 @@ func (l *loader) oidc(r rawOIDC, publicURL string) *OIDCConfig {
 	const path = "console.oidc"
 	o := &OIDCConfig{
 		Issuer: r.Issuer, ClientID: r.ClientID, ClientSecret: Secret(r.ClientSecret), RedirectURL: r.RedirectURL,
-		AllowedSubjects: r.AllowedSubjects, AllowedGroups: r.AllowedGroups, GroupsClaim: r.GroupsClaim,
+		AllowedSubjects: r.AllowedSubjects, AllowedGroups: r.AllowedGroups, GroupsClaim: r.GroupsClaim, Scopes: r.Scopes,
+	}
+	if len(o.Scopes) == 0 {
+		o.Scopes = []string{"openid", "profile", "email"}
+	}
+	if !slices.Contains(o.Scopes, "openid") {
+		l.errorf(path+".scopes", "must include openid")
 	}
 	if o.GroupsClaim == "" {
 		o.GroupsClaim = DefaultOIDCGroupsClaim

@@ -511,14 +511,16 @@ func TestLoadConsole(t *testing.T) {
 	require.Equal(t, ConsoleConfig{Enabled: false, Listen: "127.0.0.1:9090", SessionTTL: time.Hour, OIDC: &OIDCConfig{
 		Issuer: "https://login.example.org", ClientID: "bridge", ClientSecret: "oidc-Secret-1",
 		RedirectURL: "http://127.0.0.1:8080/console/oidc/callback", AllowedGroups: []string{"ops"}, GroupsClaim: "groups",
+		Scopes: []string{"openid", "profile", "email"},
 	}}, cfg.Console)
 	require.NotContains(t, cfg.String(), "oidc-Secret-1")
 
-	body = "console: { listen: nowhere, session_ttl: 0s, oidc: { issuer: 'ftp://x', client_secret: s } }\n" + minimal
+	body = "console: { listen: nowhere, session_ttl: 0s, oidc: { issuer: 'ftp://x', client_secret: s, scopes: [email] } }\n" + minimal
 	_, err = load(writeConfig(t, body, files), testRegistry(), envOf(nil))
 	require.ErrorContains(t, err, `console.listen: "nowhere" is not host:port`)
 	require.ErrorContains(t, err, "console.session_ttl: must be positive")
 	require.ErrorContains(t, err, `console.oidc.issuer: "ftp://x" is not an absolute http(s) URL`)
 	require.ErrorContains(t, err, "console.oidc.client_id: is required")
 	require.ErrorContains(t, err, "console.oidc: allowed_subjects or allowed_groups is required")
+	require.ErrorContains(t, err, "console.oidc.scopes: must include openid")
 }

@@ -25,6 +25,8 @@ type OIDCOptions struct {
 	// of the groups in its GroupsClaim is in AllowedGroups.
 	AllowedSubjects, AllowedGroups []string
 	GroupsClaim                    string
+	// Scopes are requested; openid, profile and email when empty.
+	Scopes []string
 	// HTTPClient, when set, is used to reach the provider.
 	HTTPClient *http.Client
 }
@@ -45,6 +47,9 @@ type OIDC struct {
 func NewOIDC(o OIDCOptions) *OIDC {
 	if o.GroupsClaim == "" {
 		o.GroupsClaim = "groups"
+	}
+	if len(o.Scopes) == 0 {
+		o.Scopes = []string{oidc.ScopeOpenID, "profile", "email"}
 	}
 	return &OIDC{o: o}
 }
@@ -78,7 +83,7 @@ func (p *OIDC) discover(ctx context.Context) (*oidc.Provider, *oidc.IDTokenVerif
 func (p *OIDC) oauth2(prov *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: p.o.ClientID, ClientSecret: p.o.ClientSecret, RedirectURL: p.o.RedirectURL,
-		Endpoint: prov.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"},
+		Endpoint: prov.Endpoint(), Scopes: p.o.Scopes,
 	}
 }
 

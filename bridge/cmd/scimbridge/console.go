@@ -38,7 +38,7 @@ func (a *app) mountConsole(cfg *config.Config, log hclog.Logger) {
 	if oc := c.OIDC; oc != nil {
 		o.OIDC = console.NewOIDC(console.OIDCOptions{
 			Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: string(oc.ClientSecret), RedirectURL: oc.RedirectURL,
-			AllowedSubjects: oc.AllowedSubjects, AllowedGroups: oc.AllowedGroups, GroupsClaim: oc.GroupsClaim,
+			AllowedSubjects: oc.AllowedSubjects, AllowedGroups: oc.AllowedGroups, GroupsClaim: oc.GroupsClaim, Scopes: oc.Scopes,
 		})
 	}
 	a.console = console.New(o)

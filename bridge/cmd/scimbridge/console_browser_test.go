@@ -468,6 +468,40 @@ func TestConsoleInBrowser(t *testing.T) {
 		}, 30*time.Second, 500*time.Millisecond, "the worker applies the retried job")
 	})
 
+	t.Run("a dead job, its secrets masked, is dropped after confirmation", func(t *testing.T) {
+		later := time.Now().Add(time.Hour) // out of the running worker's reach
+		j, err := s.app.state.Enqueue(bg, state.Job{Tenant: "legacy", Resource: "legacy/User/dave", Op: "create", NotBefore: later,
+			Payload: []byte(`{"op":"create","kind":"User","resource":{"userName":"dave@example.org","password":"Hunter2-Secret"}}`)})
+		require.NoError(t, err)
+		leased, err := s.app.state.Lease(bg, "test-worker", later.Add(time.Minute), 10, time.Hour)
+		require.NoError(t, err)
+		require.Len(t, leased, 1)
+		require.NoError(t, s.app.state.Bury(bg, j.ID, "test-worker", "pharos: column mail is too long", "invalid"))
+
+		s.navigate(ctx, "/console/queue")
+		require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#f-state"), "dead")))
+		s.click(ctx, ".filters button")
+		require.Contains(t, location(t, ctx), "state=dead")
+		rows := text(t, ctx, "table.jobs tbody")
+		require.Contains(t, rows, j.ID)
+		require.Contains(t, rows, "column mail is too long")
+		s.click(ctx, "table.jobs tbody a")
+		payload := text(t, ctx, "#payload")
+		require.Contains(t, payload, `"password": "<secret>"`)
+		require.NotContains(t, text(t, ctx, "main"), "Hunter2-Secret")
+		s.click(ctx, "#drop")
+		// Cancel goes back and drops nothing.
+		s.click(ctx, ".confirm a.button")
+		_, err = s.app.state.Get(bg, j.ID)
+		require.NoError(t, err)
+		s.click(ctx, "#drop")
+		s.shot(ctx, "job-drop")
+		s.click(ctx, "#confirm")
+		require.Contains(t, text(t, ctx, ".flash"), "dropped")
+		_, err = s.app.state.Get(bg, j.ID)
+		require.ErrorIs(t, err, state.ErrNotFound)
+	})
+
 	t.Run("the activity page shows the write", func(t *testing.T) {
 		s.navigate(ctx, "/console/activity")
 		_, err := chromedp.RunResponse(ctx, chromedp.SendKeys(chromedp.CSS("#a-user"), "CAROL"+kb.Enter))
