@@ -45,7 +45,7 @@ func parsePages() map[string]*template.Template {
 		"time":     fmtTime,
 		"timep":    func(t *time.Time) string { return fmtTimePtr(t) },
 		"ago":      ago,
-		"seconds":  func(s float64) string { return shortDuration(time.Duration(s * float64(time.Second))) },
+		"seconds":  func(s float64) string { return opsview.ShortDuration(time.Duration(s * float64(time.Second))) },
 		"join":     strings.Join,
 		"pathesc":  url.PathEscape,
 		"queryesc": url.QueryEscape,
@@ -430,7 +430,7 @@ func humanDuration(d time.Duration) string {
 	case d%time.Minute == 0:
 		return plural(int(d/time.Minute), "minute")
 	}
-	return shortDuration(d)
+	return opsview.ShortDuration(d)
 }
 
 func fmtTime(t time.Time) string {
@@ -447,26 +447,4 @@ func fmtTimePtr(t *time.Time) string {
 	return fmtTime(*t)
 }
 
-func ago(t time.Time) string { return shortDuration(time.Since(t)) + " ago" }
-
-// shortDuration is a duration in at most two units: 45s, 3m20s, 2h5m, 3d4h.
-func shortDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	two := func(a int, au string, b int, bu string) string {
-		if b == 0 {
-			return strconv.Itoa(a) + au
-		}
-		return strconv.Itoa(a) + au + strconv.Itoa(b) + bu
-	}
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d/time.Second)) + "s"
-	case d < time.Hour:
-		return two(int(d/time.Minute), "m", int(d%time.Minute/time.Second), "s")
-	case d < 24*time.Hour:
-		return two(int(d/time.Hour), "h", int(d%time.Hour/time.Minute), "m")
-	}
-	return two(int(d/(24*time.Hour)), "d", int(d%(24*time.Hour)/time.Hour), "h")
-}
+func ago(t time.Time) string { return opsview.ShortDuration(time.Since(t)) + " ago" }

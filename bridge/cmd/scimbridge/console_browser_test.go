@@ -553,3 +553,28 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NoError(t, desktop(ctx))
 	})
 }
+
+// console.listen puts the console on a listener of its own, off the one
+// Entra reaches; console.enabled false turns it off.
+func TestConsoleListenerAndSwitch(t *testing.T) {
+	addr := freeAddr(t)
+	s := newConsoleStack(t, "console: { listen: '"+addr+"' }")
+	var out strings.Builder
+	stop, err := s.app.startConsole(context.Background(), s.app.ops.Config(), hclog.NewNullLogger(), &out)
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	require.Contains(t, out.String(), "Console: http://"+addr+"/console/")
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, get("http://"+addr+"/console/login"))
+	require.Equal(t, http.StatusNotFound, get(s.base+"/console/login"), "not on the main listener")
+	require.Equal(t, http.StatusOK, get(s.base+"/healthz"))
+
+	off := newConsoleStack(t, "console: { enabled: false }")
+	require.Nil(t, off.app.console)
+	require.Equal(t, http.StatusNotFound, get(off.base+"/console/login"))
+}

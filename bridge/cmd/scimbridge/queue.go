@@ -127,7 +127,7 @@ func queueList(ctx context.Context, w io.Writer, o queueOptions) error {
 		fmt.Fprintln(tw, "ID\tTENANT\tRESOURCE\tOP\tSTATE\tATTEMPTS\tNEXT/LEASE\tAGE\tLAST ERROR")
 		for _, j := range jobs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.ID, j.Tenant, oneLine(j.Resource), j.Op, j.State,
-				j.Attempts, nextOrLease(j, now), shortDuration(now.Sub(j.CreatedAt)), lastError(j, lastErrorWidth))
+				j.Attempts, nextOrLease(j, now), opsview.ShortDuration(now.Sub(j.CreatedAt)), lastError(j, lastErrorWidth))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -161,7 +161,7 @@ func queueShow(ctx context.Context, w io.Writer, o queueOptions, id string) erro
 		field("Operation", j.Op)
 		field("State", j.State)
 		field("Attempts", fmt.Sprint(j.Attempts))
-		field("Created", fmt.Sprintf("%s (%s ago)", formatTime(j.CreatedAt), shortDuration(now.Sub(j.CreatedAt))))
+		field("Created", fmt.Sprintf("%s (%s ago)", formatTime(j.CreatedAt), opsview.ShortDuration(now.Sub(j.CreatedAt))))
 		if j.State != string(state.JobDead) {
 			field("Next attempt", nextOrLease(j, now))
 		}
@@ -259,12 +259,12 @@ func nextOrLease(j opsview.Job, now time.Time) string {
 		if j.NotBefore == nil || !j.NotBefore.After(now) {
 			return "due now"
 		}
-		return "in " + shortDuration(j.NotBefore.Sub(now))
+		return "in " + opsview.ShortDuration(j.NotBefore.Sub(now))
 	case state.JobLeased:
 		if j.LeaseUntil == nil || !j.LeaseUntil.After(now) {
 			return "lease expired"
 		}
-		return "leased, " + shortDuration(j.LeaseUntil.Sub(now)) + " left"
+		return "leased, " + opsview.ShortDuration(j.LeaseUntil.Sub(now)) + " left"
 	}
 	return "-"
 }
@@ -312,27 +312,4 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// shortDuration is a duration in at most two units: 45s, 3m20s, 2h5m, 3d4h.
-func shortDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return twoUnits(int(d/time.Minute), "m", int(d%time.Minute/time.Second), "s")
-	case d < 24*time.Hour:
-		return twoUnits(int(d/time.Hour), "h", int(d%time.Hour/time.Minute), "m")
-	}
-	return twoUnits(int(d/(24*time.Hour)), "d", int(d%(24*time.Hour)/time.Hour), "h")
-}
-
-func twoUnits(a int, au string, b int, bu string) string {
-	if b == 0 {
-		return fmt.Sprintf("%d%s", a, au)
-	}
-	return fmt.Sprintf("%d%s%d%s", a, au, b, bu)
 }
