@@ -42,6 +42,8 @@ var packageRules = map[string]packageRule{
 	"bridge/scim":  {},
 	"backends":     {},
 	"bridge/state": {},
+	// What the binary knows about its own build.
+	"bridge/buildinfo": {},
 
 	// mapping translates between the two vocabularies and knows nothing
 	// else.

@@ -161,7 +161,7 @@ func (o *operator) Status(ctx context.Context) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	now := o.now()
-	v := statusView{Version: version, Time: now.UTC(), Tenants: make([]tenantView, len(o.cfg.Tenants))}
+	v := statusView{Version: build.Version, Time: now.UTC(), Tenants: make([]tenantView, len(o.cfg.Tenants))}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := o.stateErr(ctx)

@@ -91,7 +91,7 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", version)
+	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", build.Version)
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
