@@ -44,6 +44,10 @@ var packageRules = map[string]packageRule{
 	"bridge/state": {},
 	// What the binary knows about its own build.
 	"bridge/buildinfo": {},
+	// TLS from files that change; its tests make certificates with
+	// tlstest, which the end-to-end tests use too.
+	"bridge/tlsreload":         {tests: []string{"bridge/tlsreload/tlstest"}},
+	"bridge/tlsreload/tlstest": {},
 
 	// mapping translates between the two vocabularies and knows nothing
 	// else.

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,12 +31,21 @@ import (
 type rawConfig struct {
 	Listen    *string     `yaml:"listen"`
 	PublicURL *string     `yaml:"public_url"`
+	TLS       *rawTLS     `yaml:"tls"`
+	Proxies   []string    `yaml:"trusted_proxies"`
 	Log       *rawLog     `yaml:"log"`
 	State     *rawState   `yaml:"state"`
 	Limits    *rawLimits  `yaml:"limits"`
 	Tokens    *rawTokens  `yaml:"tokens"`
 	Queue     *rawQueue   `yaml:"queue"`
 	Tenants   []rawTenant `yaml:"tenants"`
+}
+
+type rawTLS struct {
+	CertFile     string  `yaml:"cert_file"`
+	KeyFile      string  `yaml:"key_file"`
+	ClientCAFile string  `yaml:"client_ca_file"`
+	MinVersion   *string `yaml:"min_version"`
 }
 
 type rawQueue struct {
@@ -242,6 +253,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 
 	c.Listen = deref(raw.Listen, DefaultListen)
 	listenOK := l.checkHostPort("listen", c.Listen)
+	c.TLS = l.tls(raw.TLS)
 	switch {
 	case raw.PublicURL != nil:
 		c.PublicURL = l.publicURL(*raw.PublicURL)
@@ -250,8 +262,13 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = "127.0.0.1"
 		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		scheme := "http://"
+		if c.TLS != nil {
+			scheme = "https://"
+		}
+		c.PublicURL = scheme + net.JoinHostPort(host, port)
 	}
+	c.TrustedProxies = l.trustedProxies(raw.Proxies)
 
 	var lg rawLog
 	if raw.Log != nil {
@@ -324,6 +341,54 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 
 	c.Tenants = l.tenants(raw.Tenants)
 	return c
+}
+
+// tls checks the listener's TLS block: both files present, the versions
+// Entra can speak.
+func (l *loader) tls(raw *rawTLS) *TLSConfig {
+	if raw == nil {
+		if l.present("tls") {
+			l.errorf("tls", "cert_file and key_file are required (or remove tls: to serve plain HTTP)")
+		}
+		return nil
+	}
+	c := &TLSConfig{CertFile: l.resolve(raw.CertFile), KeyFile: l.resolve(raw.KeyFile), ClientCAFile: l.resolve(raw.ClientCAFile), MinVersion: tls.VersionTLS12}
+	for _, f := range []struct{ key, written, path string }{
+		{"tls.cert_file", raw.CertFile, c.CertFile}, {"tls.key_file", raw.KeyFile, c.KeyFile}, {"tls.client_ca_file", raw.ClientCAFile, c.ClientCAFile},
+	} {
+		switch {
+		case f.written == "" && f.key != "tls.client_ca_file":
+			l.errorf(f.key, "is required: a PEM file")
+		case f.written != "":
+			l.checkFile(f.key, f.path)
+		}
+	}
+	switch v := deref(raw.MinVersion, "1.2"); v {
+	case "1.2":
+	case "1.3":
+		c.MinVersion = tls.VersionTLS13
+	default:
+		l.errorf("tls.min_version", "%q: want \"1.2\" or \"1.3\" (Entra speaks TLS 1.2 and 1.3)", v)
+	}
+	return c
+}
+
+// trustedProxies checks each entry is an IP address or a CIDR range.
+func (l *loader) trustedProxies(raw []string) []string {
+	var out []string
+	for i, p := range raw {
+		p = strings.TrimSpace(p)
+		if _, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		l.errorf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)", p)
+	}
+	return out
 }
 
 func deref[T any](p *T, def T) T {
@@ -633,6 +698,11 @@ func (l *loader) checkMappingFile(path, written, resolved string) bool {
 		l.errorf(path, "is required: the mapping file, e.g. mappings/entra-to-pharos.yaml")
 		return false
 	}
+	return l.checkFile(path, resolved)
+}
+
+// checkFile records a problem unless resolved is a regular file.
+func (l *loader) checkFile(path, resolved string) bool {
 	fi, err := os.Stat(resolved)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -63,6 +63,11 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// TrustedProxies are the reverse proxies (IP addresses, CIDR ranges)
+	// whose X-Forwarded-For (or X-Real-IP) names the client in the access
+	// log. From any other peer the headers are ignored and the peer's own
+	// address is logged. Empty: trust none.
+	TrustedProxies []string
 }
 
 // Defaults applied by New.
@@ -115,8 +120,11 @@ func New(o Options) http.Handler {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
-	// No client IP is used for any decision; trust no proxy headers.
-	_ = e.SetTrustedProxies(nil)
+	// The client address is only logged, never used for a decision; the
+	// forwarding headers count only from the proxies the operator named.
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		panic("httpapi: TrustedProxies: " + err.Error()) // the configuration validated them
+	}
 
 	if a.metrics != nil {
 		e.Use(a.observe)

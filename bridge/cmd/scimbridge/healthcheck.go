@@ -75,8 +75,3 @@ func healthcheck(ctx context.Context, cfg *config.Config) error {
 	}
 	return nil
 }
-
-// healthcheckClient is a plain HTTP client until the listener speaks TLS.
-func healthcheckClient(cfg *config.Config) (*http.Client, string, error) {
-	return &http.Client{Transport: &http.Transport{Proxy: nil}}, "http", nil
-}

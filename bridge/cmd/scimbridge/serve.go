@@ -89,9 +89,14 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	}
 
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
+	ln, err := newListener(wctx, cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	onHangup(wctx, ln.Reload)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", build.Version)
+	go func() { errc <- ln.serve(srv) }()
+	log.Info("serving", "listen", cfg.Listen, "tls", cfg.TLS != nil, "tenants", len(cfg.Tenants), "version", build.Version)
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
@@ -236,6 +241,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Metrics:        a.metrics,
 		Health:         ops,
 		Admin:          ops,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	return a, nil
 }
