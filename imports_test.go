@@ -48,6 +48,9 @@ var packageRules = map[string]packageRule{
 	// tlstest, which the end-to-end tests use too.
 	"bridge/tlsreload":         {tests: []string{"bridge/tlsreload/tlstest"}},
 	"bridge/tlsreload/tlstest": {},
+	// Request rates and concurrency caps; the HTTP layer reaches them
+	// through an interface of its own.
+	"bridge/limits": {},
 
 	// mapping translates between the two vocabularies and knows nothing
 	// else.

@@ -18,6 +18,8 @@ const (
 	DefaultRequestTimeout = 25 * time.Second
 	DefaultWriteRetries   = 3
 
+	DefaultTenantConcurrency = 32
+
 	DefaultIdempotencyWindow = time.Hour
 	DefaultTokenValidity     = 365 * 24 * time.Hour
 	DefaultTokenGrace        = 24 * time.Hour
@@ -163,6 +165,20 @@ type LimitsConfig struct {
 	// of the same request (while the resource is unchanged since).
 	// Defaults to 1h.
 	IdempotencyWindow time.Duration
+	// TenantRate is the SCIM requests a second one tenant may send on
+	// average, TenantBurst at once; over it, 429 with Retry-After. 0 (the
+	// default) is no limit. The burst defaults to twice the rate.
+	TenantRate  float64
+	TenantBurst int
+	// ClientRate and ClientBurst are the same per caller of a tenant
+	// (today: per Secret Token). 0 (the default) is no limit.
+	ClientRate  float64
+	ClientBurst int
+	// TenantConcurrency caps one tenant's SCIM requests in flight, so that
+	// one tenant's initial cycle cannot starve another's requests; a
+	// request over it waits up to 2 s, then gets 429. 0 is no cap.
+	// Defaults to 32.
+	TenantConcurrency int
 }
 
 // TokensConfig governs the Secret Tokens Entra authenticates with.

@@ -70,3 +70,27 @@ func TestLoadTLSErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRequestLimits(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "limits: { tenant_rate: 25, client_rate: 2.5, client_burst: 4, tenant_concurrency: 0 }\n"+minimal, map[string]string{"m.yaml": "MAPPING"})
+	cfg, err := load(path, testRegistry(), envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, 25.0, cfg.Limits.TenantRate)
+	require.Equal(t, 50, cfg.Limits.TenantBurst, "twice the rate by default")
+	require.Equal(t, 2.5, cfg.Limits.ClientRate)
+	require.Equal(t, 4, cfg.Limits.ClientBurst)
+	require.Zero(t, cfg.Limits.TenantConcurrency, "0 turns the cap off")
+
+	for _, tc := range []struct{ body, want string }{
+		{"limits: { tenant_rate: -1 }\n", "limits.tenant_rate: must be 0 (no limit) or more"},
+		{"limits: { client_rate: 1, client_burst: 0 }\n", "limits.client_burst: must be 1 or more"},
+		{"limits: { tenant_burst: 10 }\n", "limits.tenant_burst: needs limits.tenant_rate"},
+		{"limits: { tenant_concurrency: -2 }\n", "limits.tenant_concurrency: must be 0 (no cap) or more"},
+		{"limits: { tenant_rate: fast }\n", "tenant_rate"},
+	} {
+		path := writeConfig(t, tc.body+minimal, map[string]string{"m.yaml": "MAPPING"})
+		_, err := load(path, testRegistry(), envOf(nil))
+		require.ErrorContains(t, err, tc.want, tc.body)
+	}
+}

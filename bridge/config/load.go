@@ -85,6 +85,12 @@ type rawLimits struct {
 	RequestTimeout    *string `yaml:"request_timeout"`
 	WriteRetries      *int    `yaml:"write_retries"`
 	IdempotencyWindow *string `yaml:"idempotency_window"`
+
+	TenantRate        *float64 `yaml:"tenant_rate"`
+	TenantBurst       *int     `yaml:"tenant_burst"`
+	ClientRate        *float64 `yaml:"client_rate"`
+	ClientBurst       *int     `yaml:"client_burst"`
+	TenantConcurrency *int     `yaml:"tenant_concurrency"`
 }
 
 type rawTokens struct {
@@ -316,6 +322,12 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if c.Limits.WriteRetries < 0 {
 		l.errorf("limits.write_retries", "must be 0 or more, got %d", c.Limits.WriteRetries)
 	}
+	c.Limits.TenantRate, c.Limits.TenantBurst = l.rate("limits.tenant", lim.TenantRate, lim.TenantBurst)
+	c.Limits.ClientRate, c.Limits.ClientBurst = l.rate("limits.client", lim.ClientRate, lim.ClientBurst)
+	c.Limits.TenantConcurrency = deref(lim.TenantConcurrency, DefaultTenantConcurrency)
+	if c.Limits.TenantConcurrency < 0 {
+		l.errorf("limits.tenant_concurrency", "must be 0 (no cap) or more, got %d", c.Limits.TenantConcurrency)
+	}
 
 	var tok rawTokens
 	if raw.Tokens != nil {
@@ -389,6 +401,28 @@ func (l *loader) trustedProxies(raw []string) []string {
 		l.errorf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)", p)
 	}
 	return out
+}
+
+// rate checks a request rate (per second, 0 for none) and its burst
+// (default: twice the rate, at least 1).
+func (l *loader) rate(prefix string, r *float64, burst *int) (float64, int) {
+	perSecond := deref(r, 0)
+	if perSecond < 0 {
+		l.errorf(prefix+"_rate", "must be 0 (no limit) or more requests a second, got %v", perSecond)
+		return 0, 0
+	}
+	if burst == nil {
+		if perSecond == 0 {
+			return 0, 0
+		}
+		return perSecond, max(1, int(2*perSecond+0.5))
+	}
+	if *burst < 1 {
+		l.errorf(prefix+"_burst", "must be 1 or more, got %d", *burst)
+	} else if perSecond == 0 {
+		l.errorf(prefix+"_burst", "needs %s_rate", prefix)
+	}
+	return perSecond, *burst
 }
 
 func deref[T any](p *T, def T) T {

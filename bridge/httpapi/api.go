@@ -63,6 +63,9 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// Limiter, when set, admits each authenticated SCIM request (rate and
+	// concurrency limits); without it every request runs.
+	Limiter Limiter
 	// TrustedProxies are the reverse proxies (IP addresses, CIDR ranges)
 	// whose X-Forwarded-For (or X-Real-IP) names the client in the access
 	// log. From any other peer the headers are ignored and the peer's own
@@ -102,6 +105,7 @@ func New(o Options) http.Handler {
 		metrics:   o.Metrics,
 		health:    o.Health,
 		admin:     o.Admin,
+		limiter:   o.Limiter,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -147,7 +151,7 @@ func New(o Options) http.Handler {
 		adm.DELETE("/queue/:id", a.adminDrop)
 	}
 
-	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
+	v2 := e.Group("/scim/:tenant/v2", a.authenticate, a.limit)
 	for _, r := range []struct {
 		seg  string
 		kind scim.Kind
@@ -179,6 +183,7 @@ type api struct {
 	metrics   Metrics // nil: no /metrics, nothing observed
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
+	limiter   Limiter // nil: no limits
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

@@ -242,6 +242,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Health:         ops,
 		Admin:          ops,
 		TrustedProxies: cfg.TrustedProxies,
+		Limiter:        newLimiter(cfg, a.metrics),
 	})
 	return a, nil
 }
