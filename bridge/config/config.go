@@ -126,8 +126,23 @@ type RedisConfig struct {
 	// carries no password itself.
 	Username string
 	Password Secret
+	// SentinelUsername and SentinelPassword authenticate to the
+	// Sentinels (their requirepass or ACL); only with MasterName.
+	SentinelUsername string
+	SentinelPassword Secret
 	// DB is the database number with Sentinel (Cluster has only 0).
 	DB int
+	// TLS, when set, verifies the server with its CA and presents a client
+	// certificate; it needs rediss:// with URL, and turns TLS on with
+	// Addrs.
+	TLS *RedisTLS
+	// Timeout bounds each command's read and write and the wait for a
+	// pooled connection, DialTimeout a new connection (dial, TLS, AUTH).
+	// Zero: the store's default (2s).
+	Timeout, DialTimeout time.Duration
+	// PoolSize is the connections kept per Redis node; zero: go-redis's
+	// default (10 per CPU).
+	PoolSize int
 	// KeyPrefix starts every key the bridge writes, so that one Redis can
 	// serve several bridges. Defaults to "scimbridge:".
 	KeyPrefix string
@@ -135,6 +150,19 @@ type RedisConfig struct {
 	// them on restart (maxmemory-policy other than noeviction, or no
 	// persistence); without it the bridge refuses, saying why.
 	AcceptRisk bool
+}
+
+// RedisTLS is TLS to Redis. Paths are absolute.
+type RedisTLS struct {
+	// CAFile holds the CAs (PEM) that sign the servers' certificates;
+	// empty: the system's roots.
+	CAFile string
+	// CertFile and KeyFile are a client certificate, for a Redis with
+	// tls-auth-clients yes.
+	CertFile, KeyFile string
+	// ServerName is the name the servers' certificates must carry, when it
+	// is not the address dialled (Cluster nodes announce IP addresses).
+	ServerName string
 }
 
 // QueueConfig tunes the retry queue's worker.

@@ -78,6 +78,20 @@ type rawRedis struct {
 	DB         int      `yaml:"db"`
 	KeyPrefix  *string  `yaml:"key_prefix"`
 	AcceptRisk bool     `yaml:"accept_risk"`
+
+	SentinelUsername string       `yaml:"sentinel_username"`
+	SentinelPassword string       `yaml:"sentinel_password"`
+	TLS              *rawRedisTLS `yaml:"tls"`
+	Timeout          *string      `yaml:"timeout"`
+	DialTimeout      *string      `yaml:"dial_timeout"`
+	PoolSize         int          `yaml:"pool_size"`
+}
+
+type rawRedisTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
 }
 
 type rawLimits struct {
@@ -583,6 +597,19 @@ func (l *loader) redis(r rawRedis) *RedisConfig {
 		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
 		Username: r.Username, Password: Secret(r.Password), DB: r.DB,
 		KeyPrefix: deref(r.KeyPrefix, DefaultRedisKeyPrefix), AcceptRisk: r.AcceptRisk,
+		SentinelUsername: r.SentinelUsername, SentinelPassword: Secret(r.SentinelPassword),
+		Timeout:     l.duration(path+".timeout", r.Timeout, 0),
+		DialTimeout: l.duration(path+".dial_timeout", r.DialTimeout, 0),
+		PoolSize:    r.PoolSize,
+	}
+	if r.PoolSize < 0 {
+		l.errorf(path+".pool_size", "must be 1 or more (0: the default), got %d", r.PoolSize)
+	}
+	if (r.SentinelUsername != "" || r.SentinelPassword != "") && r.MasterName == "" {
+		l.errorf(path+".sentinel_password", "needs master_name: the Sentinel's password is for Sentinel only")
+	}
+	if r.TLS != nil || l.present(path+".tls") {
+		c.TLS = l.redisTLS(r)
 	}
 	switch {
 	case r.URL != "" && len(r.Addrs) > 0:
@@ -609,6 +636,31 @@ func (l *loader) redis(r rawRedis) *RedisConfig {
 		l.errorf(path+".db", "must be 0 or more")
 	}
 	return c
+}
+
+// redisTLS checks state.redis.tls: files that exist, a key with a client
+// certificate, and a URL that asks for TLS.
+func (l *loader) redisTLS(r rawRedis) *RedisTLS {
+	const path = "state.redis.tls"
+	var raw rawRedisTLS
+	if r.TLS != nil {
+		raw = *r.TLS
+	}
+	t := &RedisTLS{CAFile: l.resolve(raw.CAFile), CertFile: l.resolve(raw.CertFile), KeyFile: l.resolve(raw.KeyFile), ServerName: raw.ServerName}
+	for _, f := range []struct{ key, written, path string }{
+		{"ca_file", raw.CAFile, t.CAFile}, {"cert_file", raw.CertFile, t.CertFile}, {"key_file", raw.KeyFile, t.KeyFile},
+	} {
+		if f.written != "" {
+			l.checkFile(path+"."+f.key, f.path)
+		}
+	}
+	if (raw.CertFile == "") != (raw.KeyFile == "") {
+		l.errorf(path, "cert_file and key_file go together: a client certificate and its key")
+	}
+	if r.URL != "" && !strings.HasPrefix(r.URL, "rediss://") {
+		l.errorf(path, "needs a rediss:// url (TLS); the url says %s", strings.SplitN(r.URL, ":", 2)[0])
+	}
+	return t
 }
 
 func (l *loader) redisURL(c *RedisConfig) {

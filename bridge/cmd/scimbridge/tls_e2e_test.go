@@ -24,12 +24,22 @@ import (
 // level (tls, limits); it returns the file's path.
 func pharosConfig(t testing.TB, listen, extra string) string {
 	t.Helper()
+	return pharosConfigWith(t, listen, "", extra)
+}
+
+// pharosConfigWith is pharosConfig with a state block of its own (YAML
+// flow form); "" is SQLite in the directory.
+func pharosConfigWith(t testing.TB, listen, stateBlock, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
+	if stateBlock == "" {
+		stateBlock = "{ sqlite: { path: " + filepath.Join(dir, "state.db") + " } }"
+	}
 	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings/entra-to-pharos.yaml"))
 	require.NoError(t, err)
 	cfg := `listen: ` + listen + `
 log: { level: info, format: json }
-state: { sqlite: { path: ` + filepath.Join(dir, "state.db") + ` } }
+state: ` + stateBlock + `
 tokens: { file: ` + filepath.Join(dir, "token.txt") + ` }
 ` + extra + `
 tenants:

@@ -51,10 +51,12 @@ func openState(ctx context.Context, c *config.Config) (state.Store, error) {
 	case c.State.SQLite != nil:
 		return sqlitestate.Open(ctx, c.State.SQLite.Path)
 	case c.State.Redis != nil:
-		r := c.State.Redis
 		redisstate.RouteClientLog(newLogger(c.Log))
-		return redisstate.Open(ctx, redisstate.Options{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
-			Username: r.Username, Password: string(r.Password), DB: r.DB, KeyPrefix: r.KeyPrefix})
+		o, err := redisOptions(c.State.Redis)
+		if err != nil {
+			return nil, err
+		}
+		return redisstate.Open(ctx, o)
 	}
 	return nil, fmt.Errorf("no state store configured")
 }

@@ -126,8 +126,9 @@ type Options struct {
 	// With URL they replace the URL's user information when set, so that
 	// the password can come from a file.
 	Username, Password string
-	// SentinelPassword authenticates to the Sentinels, if they require it.
-	SentinelPassword string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels,
+	// if they require it.
+	SentinelUsername, SentinelPassword string
 	// DB is the database number (single node and Sentinel only). With URL,
 	// the URL says it.
 	DB int
@@ -139,6 +140,12 @@ type Options struct {
 	KeyPrefix string
 	// Timeout is DefaultTimeout when zero.
 	Timeout time.Duration
+	// DialTimeout bounds a new connection's dial and handshake (TLS, AUTH)
+	// instead of Timeout, when set.
+	DialTimeout time.Duration
+	// PoolSize is the connections kept per node; go-redis's default (10
+	// per CPU) when zero.
+	PoolSize int
 }
 
 // Store is the Redis state store. It is safe for concurrent use.
@@ -195,18 +202,27 @@ func universalOptions(o Options) (*redis.UniversalOptions, error) {
 	if timeout < 0 {
 		return nil, fmt.Errorf("timeout %s is negative", timeout)
 	}
+	dial := o.DialTimeout
+	if dial == 0 {
+		dial = timeout
+	}
+	if dial < 0 || o.PoolSize < 0 {
+		return nil, fmt.Errorf("dial timeout %s and pool size %d may not be negative", dial, o.PoolSize)
+	}
 	uo := &redis.UniversalOptions{
 		Addrs:            o.Addrs,
 		MasterName:       o.MasterName,
 		IsClusterMode:    o.Cluster,
 		Username:         o.Username,
 		Password:         o.Password,
+		SentinelUsername: o.SentinelUsername,
 		SentinelPassword: o.SentinelPassword,
 		DB:               o.DB,
 		TLSConfig:        o.TLS,
+		PoolSize:         o.PoolSize,
 		// Request deadlines reach the socket (off by default in go-redis).
 		ContextTimeoutEnabled: true,
-		DialTimeout:           timeout,
+		DialTimeout:           dial,
 		ReadTimeout:           timeout,
 		WriteTimeout:          timeout,
 		PoolTimeout:           timeout,
@@ -285,7 +301,9 @@ func universalOptions(o Options) (*redis.UniversalOptions, error) {
 	if u.Query().Has("pool_timeout") {
 		uo.PoolTimeout = po.PoolTimeout
 	}
-	uo.PoolSize = po.PoolSize
+	if u.Query().Has("pool_size") {
+		uo.PoolSize = po.PoolSize
+	}
 	uo.Protocol = po.Protocol
 	uo.ClientName = po.ClientName
 	return uo, nil
@@ -355,6 +373,9 @@ func (s *Store) retried(ctx context.Context, f func() error) error {
 	pause := retryPause
 	for attempt := 1; ; attempt++ {
 		err := f()
+		if err != nil && unavailable(err) {
+			s.reroute()
+		}
 		if err == nil || attempt == retryAttempts || !unavailable(err) || s.closed.Load() {
 			return err
 		}
@@ -387,9 +408,23 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	case errors.Is(err, redis.Nil):
 		return fmt.Errorf("redisstate: %s: %w", op, state.ErrNotFound)
 	case unavailable(err):
+		s.reroute()
 		return fmt.Errorf("redisstate: %s: %w: %w", op, state.ErrUnavailable, err)
 	}
 	return fmt.Errorf("redisstate: %s: %w", op, err)
+}
+
+// reroute makes a Cluster client read the slot map again after a node
+// failed to answer. go-redis reloads it only on MOVED or ASK replies and
+// otherwise once a minute, so after a master crashes it would keep
+// dialling the dead node for up to a minute while its replica already
+// serves the slots. The reload runs in the background, and go-redis folds
+// reloads asked for in quick succession into one. (A Sentinel client asks
+// the Sentinels for the master at every new connection by itself.)
+func (s *Store) reroute() {
+	if cc, ok := s.c.(*redis.ClusterClient); ok && !s.closed.Load() {
+		cc.ReloadState(context.Background())
+	}
 }
 
 func deadlinePassed(ctx context.Context) bool {
