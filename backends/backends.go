@@ -44,7 +44,25 @@ type Record struct {
 	Attrs map[string][]string
 	// Created and Modified are zero when the backend does not track them.
 	Created, Modified time.Time
+	// Handle is what the backend's Get leaves on the record for a Modify
+	// of it. Whoever holds the record passes it back untouched; a record
+	// without one (built from an id, or found by Find) is looked up by ID.
+	Handle Handle
 }
+
+// Handle is a backend's own note on a record it read (for LDAP, the
+// entry's DN and the few attributes a Modify plans from), opaque to
+// everyone else: Modify of the record it came with can skip looking the
+// record up again. A backend checks what it took from a handle against
+// the target as it writes, so an old handle costs a lookup, never a wrong
+// write.
+type Handle struct{ v any }
+
+// NewHandle wraps a backend's note v.
+func NewHandle(v any) Handle { return Handle{v} }
+
+// Value returns the note NewHandle wrapped, nil for the zero Handle.
+func (h Handle) Value() any { return h.v }
 
 // ChangeOp says what a Change does to an attribute.
 type ChangeOp int
@@ -87,9 +105,19 @@ type Query struct {
 	Filter Expr // nil selects every record of Kind
 	Offset int  // 0-based index of the first record returned
 	Limit  int  // at most this many records; 0 returns none (count only)
+	Read
+}
+
+// Read says how Get and Find read.
+type Read struct {
 	// Members asks the backend to read group members into Attrs[AttrMembers].
 	// Entra sends excludedAttributes=members, so reading them is opt-in.
 	Members bool
+	// ForWrite says the read is part of a write (the current record of a
+	// read-modify-write, a create's lookups of its natural keys): a
+	// backend that keeps capacity for plain reads apart serves it with the
+	// write's, so that queries never wait behind writes.
+	ForWrite bool
 }
 
 // Backend is implemented by every directory backend. Every method honours
@@ -99,33 +127,21 @@ type Backend interface {
 	// Create adds a record and returns it as stored, with its new ID. A
 	// unique attribute that is already taken gives ErrConflict.
 	Create(ctx context.Context, kind Kind, attrs map[string][]string) (Record, error)
-	// Get reads one record by ID; members are read only if members is set.
-	// An unknown ID gives ErrNotFound.
-	Get(ctx context.Context, kind Kind, id string, members bool) (Record, error)
+	// Get reads one record by ID, with a Handle for its Modify. An
+	// unknown ID gives ErrNotFound.
+	Get(ctx context.Context, kind Kind, id string, r Read) (Record, error)
 	// Find returns the records selected by q, in a stable order, and the
 	// total number that match ignoring Offset and Limit.
 	Find(ctx context.Context, q Query) (recs []Record, total int, err error)
-	// Modify applies changes atomically, in order. An unknown ID gives
-	// ErrNotFound.
-	Modify(ctx context.Context, kind Kind, id string, changes []Change) error
+	// Modify applies changes atomically, in order, to the record cur
+	// names (its Kind and ID), using cur's Handle when it has one. An
+	// unknown ID gives ErrNotFound.
+	Modify(ctx context.Context, cur Record, changes []Change) error
 	// Delete removes the record (and its memberships). An unknown ID gives
 	// ErrNotFound.
 	Delete(ctx context.Context, kind Kind, id string) error
 	Close() error
 }
-
-// ForWrite marks ctx as carrying a write, whose reads (the current
-// record of a read-modify-write, the lookups of a create's natural keys)
-// are part of it: a backend that keeps capacity for plain reads apart
-// serves these with the write's, so that queries never wait behind writes.
-func ForWrite(ctx context.Context) context.Context {
-	return context.WithValue(ctx, forWriteKey{}, true)
-}
-
-// IsForWrite reports whether ctx was marked by ForWrite.
-func IsForWrite(ctx context.Context) bool { return ctx.Value(forWriteKey{}) != nil }
-
-type forWriteKey struct{}
 
 // Pinger is implemented by backends that can check their connection.
 type Pinger interface {

@@ -56,7 +56,6 @@ func (s *Service) run(ctx context.Context, w write) (scim.Resource, error) {
 		return nil, s.toSCIM(w.kind, w.id, err)
 	}
 	defer h.release()
-	ctx = backends.ForWrite(ctx)
 
 	if res, ok := s.replay(ctx, w.kind, start.Answer); ok {
 		return res, nil

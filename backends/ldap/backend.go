@@ -46,8 +46,7 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN,
-		recent: newRecentEntries(recentSlots, recentTTL)}
+	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN}
 	switch c.PermissiveModify {
 	case permissiveAuto:
 		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, false, "")}
@@ -93,8 +92,6 @@ type Backend struct {
 
 	dseMu sync.Mutex
 	dse   *serverInfo // the root DSE, read on first need; nil until then
-
-	recent *recentEntries // entries Get read, for the Modify that follows
 }
 
 var (
@@ -115,7 +112,7 @@ func (b *Backend) layout(kind backends.Kind) (*kindLayout, error) {
 
 // Ping binds a connection (or reuses one) and reads the base entry.
 func (b *Backend) Ping(ctx context.Context) error {
-	return b.pool.read(ctx, func(c *conn) error {
+	return b.pool.read(ctx, backends.Read{}, func(c *conn) error {
 		_, err := c.search(goldap.NewSearchRequest(b.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 			1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
 		return classify("ping", err, nil)
@@ -134,22 +131,20 @@ func (b *Backend) Close() error {
 }
 
 // Get reads one record by its id, through an equality filter on the id
-// attribute (escaped; objectGUID as its bytes).
-func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, members bool) (backends.Record, error) {
+// attribute (escaped; objectGUID as its bytes). Its Handle keeps what a
+// Modify of the record plans from (see entryHandle).
+func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, r backends.Read) (backends.Record, error) {
 	k, err := b.layout(kind)
 	if err != nil {
 		return backends.Record{}, err
 	}
 	var rec backends.Record
-	err = b.pool.read(ctx, func(c *conn) error {
-		e, err := b.lookup(c, k, id, k.readAttrs(members))
+	err = b.pool.read(ctx, r, func(c *conn) error {
+		e, err := b.lookup(c, k, id, k.readAttrs(r.Members))
 		if err != nil {
 			return err
 		}
-		if info, err := b.rootDSE(c); err == nil && info.assertion {
-			b.recent.put(k, k.entryID(e), e) // for the Modify of a PATCH
-		}
-		recs, err := b.records(c, k, []*goldap.Entry{e}, members, nil)
+		recs, err := b.records(c, k, []*goldap.Entry{e}, r.Members, nil)
 		if err != nil {
 			return err
 		}
@@ -157,6 +152,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 			return fmt.Errorf("ldap: get %s %q: %w", kind, id, backends.ErrNotFound)
 		}
 		rec = recs[0]
+		rec.Handle = k.handle(e)
 		return nil
 	})
 	return rec, classify("get", err, nil)

@@ -375,8 +375,9 @@ func (b *Backend) insertRow(ctx context.Context, tx *sql.Tx, t *table, scalars [
 	return id.String, nil
 }
 
-// Get reads one record; members only when asked.
-func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, members bool) (backends.Record, error) {
+// Get reads one record; members only when asked. It leaves no Handle:
+// the id is the row's key, all a Modify needs.
+func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, r backends.Read) (backends.Record, error) {
 	t, err := b.table(kind)
 	if err != nil {
 		return backends.Record{}, err
@@ -385,7 +386,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 	if !ok {
 		return backends.Record{}, notFound(kind, id)
 	}
-	recs, err := b.readByKey(ctx, b.db, t, key, members)
+	recs, err := b.readByKey(ctx, b.db, t, key, r.Members)
 	if err != nil {
 		return backends.Record{}, b.fail(ctx, "get", err)
 	}
@@ -582,8 +583,10 @@ func (b *Backend) Find(ctx context.Context, q backends.Query) ([]backends.Record
 }
 
 // Modify applies changes in order, in one transaction, and bumps the
-// modification time.
-func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, changes []backends.Change) error {
+// modification time. The row is cur's ID, its key: the transaction finds
+// and locks it (touch), so cur's Handle is not needed.
+func (b *Backend) Modify(ctx context.Context, cur backends.Record, changes []backends.Change) error {
+	kind, id := cur.Kind, cur.ID
 	t, err := b.table(kind)
 	if err != nil {
 		return err
