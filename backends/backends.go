@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -97,6 +98,21 @@ type Change struct {
 	Op     ChangeOp
 	Attr   string
 	Values []string
+}
+
+// ParseBool reads a boolean as a target value carries it: true/false,
+// 1/0, yes/no, on/off, in any case (LDAP's booleans are TRUE/FALSE). ok is
+// false for anything else, which is left out rather than guessed. The
+// mapping reads stored booleans with it, and a backend the values the
+// mapping writes (the LDAP active flag), so both agree on what a boolean is.
+func ParseBool(s string) (v, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, true
+	case "false", "0", "no", "off":
+		return false, true
+	}
+	return false, false
 }
 
 // Query selects records of one kind.

@@ -139,15 +139,6 @@ func (s *Service) auditLog(op string, kind scim.Kind, id string, attrs []string)
 	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "attributes", strings.Join(attrs, ","))
 }
 
-func attrNames(attrs map[string][]string) []string {
-	out := make([]string, 0, len(attrs))
-	for k := range attrs {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func changedNames(changes []backends.Change) []string {
 	var out []string
 	for _, c := range changes {

@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +69,7 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 			if err != nil {
 				return answer{}, err
 			}
-			s.auditLog("create", kind, rec.ID, attrNames(req.Attrs))
+			s.auditLog("create", kind, rec.ID, slices.Sorted(maps.Keys(req.Attrs)))
 			break
 		}
 		existing, ferr := s.findExisting(ctx, req, keys)

@@ -508,7 +508,7 @@ func (a *attribute) defaultSCIM(vals []string) (any, bool) {
 	case a.vk == vRef:
 		return map[string]any{"value": vals[0]}, true
 	case a.vk == vBool:
-		return parseBool(vals[0])
+		return backends.ParseBool(vals[0])
 	}
 	return vals[0], true
 }
@@ -547,7 +547,7 @@ func (a *attribute) normalizeOut(out any) (any, bool, error) {
 	switch {
 	case a.vk == vBool:
 		if s, ok := v.(string); ok {
-			b, ok := parseBool(s)
+			b, ok := backends.ParseBool(s)
 			return b, ok, nil
 		}
 	case a.vk == vRef:
@@ -592,18 +592,6 @@ func jsonValue(v any) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("returned a %T, which is not a SCIM value", v)
-}
-
-// parseBool reads a boolean stored by a target: true/false, 1/0, yes/no,
-// on/off in any case. Anything else is left out rather than guessed.
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "yes", "on":
-		return true, true
-	case "false", "0", "no", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // boolOf reads a SCIM boolean, including Entra's "True"/"False" strings.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,7 +295,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 	var scalars []scalarVal
 	var others []change
 	_, withMembers := attrs[backends.AttrMembers]
-	for _, attr := range sortedKeys(attrs) {
+	for _, attr := range slices.Sorted(maps.Keys(attrs)) {
 		c, err := t.prepare(backends.Replace, attr, attrs[attr])
 		if err != nil {
 			return backends.Record{}, err
@@ -514,7 +516,7 @@ func (b *Backend) fill(ctx context.Context, q querier, t *table, recs []backends
 		}
 		return nil
 	}
-	for _, attr := range sortedKeys(t.multi) {
+	for _, attr := range slices.Sorted(maps.Keys(t.multi)) {
 		ch := t.multi[attr]
 		if err := load(attr, ch.name, ch.key.name, ch.value.name); err != nil {
 			return err
@@ -846,7 +848,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 				}
 			}
 		}
-		for _, attr := range sortedKeys(t.multi) {
+		for _, attr := range slices.Sorted(maps.Keys(t.multi)) {
 			ch := t.multi[attr]
 			a := &args{pg: b.pg}
 			if err := exec("DELETE FROM "+quote(ch.name)+" WHERE "+quote(ch.key.name)+" = "+a.add(key), a.vals...); err != nil {
@@ -857,7 +859,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 			if other == nil {
 				continue
 			}
-			for _, attr := range sortedKeys(other.refs) {
+			for _, attr := range slices.Sorted(maps.Keys(other.refs)) {
 				col := other.scalars[attr]
 				rv, ok := col.keyToDB(id)
 				if other.refs[attr] != kind || !ok {
