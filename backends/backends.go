@@ -143,8 +143,8 @@ type Backend interface {
 	// Create adds a record and returns it as stored, with its new ID. A
 	// unique attribute that is already taken gives ErrConflict.
 	Create(ctx context.Context, kind Kind, attrs map[string][]string) (Record, error)
-	// Get reads one record by ID, with a Handle for its Modify. An
-	// unknown ID gives ErrNotFound.
+	// Get reads one record by ID, with the Handle (if any) the backend
+	// wants back in a Modify of it. An unknown ID gives ErrNotFound.
 	Get(ctx context.Context, kind Kind, id string, r Read) (Record, error)
 	// Find returns the records selected by q, in a stable order, and the
 	// total number that match ignoring Offset and Limit.
