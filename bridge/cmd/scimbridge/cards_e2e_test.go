@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/backends"
+	"github.com/scimbridge/scimbridge/bridge/cards"
+)
+
+// The badge-card import against every store it writes to: the Pharos store
+// on SQLite and PostgreSQL, and OpenLDAP (scimBadgeCard), each with
+// deprovisioned users kept so that every rejection reason can occur. Users
+// are provisioned through the bridge's SCIM API, as Entra provisions them.
+
+// cardStore is one store under test: the whole bridge on it.
+type cardStore struct {
+	*stack
+	audit *lockedBuffer
+}
+
+// forEachCardStore runs f on each store, with the shipped mapping for it
+// changed only to keep deleted users.
+func forEachCardStore(t *testing.T, f func(t *testing.T, s *cardStore)) {
+	for i, mk := range targets(t) {
+		t.Run([]string{"pharos-sqlite", "pharos-postgres"}[i], func(t *testing.T) {
+			tgt := mk(t)
+			mp := variantMapping(t, "configs/mappings/entra-to-pharos.yaml", keepDeleted("deprovisioned", "1")...)
+			f(t, &cardStore{stack: newBridge(t, `{ type: pharos, config: { driver: `+tgt.driver+`, dsn: '`+tgt.dsn+`', init: true } }`, mp), audit: &lockedBuffer{}})
+		})
+	}
+	t.Run("openldap", func(t *testing.T) {
+		mp := variantMapping(t, "configs/mappings/entra-to-openldap.yaml", keepDeleted("scimDeprovisioned", "TRUE")...)
+		f(t, &cardStore{stack: newDirectoryStack(t, "SCIMBRIDGE_LDAP", "slapd", mp).stack, audit: &lockedBuffer{}})
+	})
+}
+
+// target is what cards.Import writes through: the running tenant's own
+// backend and mapping, with the audit log captured.
+func (s *cardStore) target() cards.Target {
+	svc := s.app.services[0]
+	return cards.Target{Tenant: "default", Backend: svc.Backend(), Mapping: svc.Mapping(),
+		Audit: hclog.New(&hclog.LoggerOptions{Output: s.audit, JSONFormat: true}).Named("audit")}
+}
+
+// user provisions a user through SCIM and returns its id.
+func (s *cardStore) user(t *testing.T, userName, employeeNumber string) string {
+	t.Helper()
+	u := fixture(t, "create-user")
+	u["externalId"], u["userName"] = uuid.NewString(), userName
+	u["emails"] = []any{map[string]any{"type": "work", "primary": true, "value": "mail-" + userName}}
+	u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = map[string]any{"employeeNumber": employeeNumber}
+	return s.must(201, "POST", "/Users", u).body["id"].(string)
+}
+
+// cards reads a user's cards from the store, sorted.
+func (s *cardStore) cards(t *testing.T, id string) []string {
+	t.Helper()
+	svc := s.app.services[0]
+	attr, ok := svc.Mapping().CardsTarget()
+	require.True(t, ok)
+	rec, err := svc.Backend().Get(context.Background(), backends.User, id, false)
+	require.NoError(t, err)
+	out := slices.Clone(rec.Attrs[attr])
+	slices.Sort(out)
+	return out
+}
+
+// give writes a card the way another writer would (not the import).
+func (s *cardStore) give(t *testing.T, id, card string) {
+	t.Helper()
+	svc := s.app.services[0]
+	attr, _ := svc.Mapping().CardsTarget()
+	require.NoError(t, svc.Backend().Modify(context.Background(), backends.User, id, []backends.Change{{Op: backends.Add, Attr: attr, Values: []string{card}}}))
+}
+
+// run imports csv and collects the rejections.
+func (s *cardStore) run(t *testing.T, csv string, o cards.Options) (cards.Result, []cards.Rejection) {
+	t.Helper()
+	var rej []cards.Rejection
+	o.OnReject = func(r cards.Rejection) { rej = append(rej, r) }
+	res, err := cards.Import(context.Background(), s.target(), strings.NewReader(csv), o)
+	require.NoError(t, err)
+	return res, rej
+}
+
+func reasons(rej []cards.Rejection) map[int]cards.Reason {
+	out := map[int]cards.Reason{}
+	for _, r := range rej {
+		out[r.Line] = r.Reason
+	}
+	return out
+}
+
+func TestCardsImportEveryReason(t *testing.T) {
+	forEachCardStore(t, func(t *testing.T, s *cardStore) {
+		tag := uuid.NewString()[:8]
+		ana := s.user(t, "ana-"+tag+"@example.org", "100-"+tag)
+		bob := s.user(t, "bob-"+tag+"@example.org", "200-"+tag)
+		carl := s.user(t, "carl-"+tag+"@example.org", "200-"+tag) // the same employeeNumber as bob
+		dave := s.user(t, "dave-"+tag+"@example.org", "300-"+tag)
+		eve := s.user(t, "eve-"+tag+"@example.org", "400-"+tag)
+		s.must(204, "DELETE", "/Users/"+dave, nil) // kept, marked: deprovisioned
+		s.give(t, bob, "HELD-"+tag)                 // a card bob got elsewhere
+
+		// A spreadsheet's export: BOM, semicolons, CRLF, a quoted field.
+		file := "\uFEFFEmployee No;Badge;Site\r\n" +
+			"100-" + tag + ";AB-" + tag + ";HQ\r\n" + // 2 added
+			"100-" + tag + ";ab-" + tag + ";HQ\r\n" + // 3 unchanged: the same card, folded
+			"200-" + tag + ";X-" + tag + ";HQ\r\n" + // 4 two users
+			"999-" + tag + ";Y-" + tag + ";HQ\r\n" + // 5 no such user
+			"300-" + tag + ";D-" + tag + ";HQ\r\n" + // 6 deprovisioned
+			"400-" + tag + ";ab-" + tag + ";HQ\r\n" + // 7 ana's card, same batch
+			"400-" + tag + ";held-" + tag + ";HQ\r\n" + // 8 bob's card, the store's
+			"400-" + tag + ";;HQ\r\n" + // 9 no card
+			"400-" + tag + "\r\n" + // 10 short row
+			"\"400-" + tag + "\";\"E 1-" + tag + "\";\"H;Q\"\r\n" // 11 added
+		o := cards.Options{Key: cards.KeyEmployeeNumber, UserColumn: "employee no", CardColumn: "BADGE", BatchSize: 4}
+		res, rej := s.run(t, file, o)
+		require.Equal(t, map[int]cards.Reason{
+			4: cards.TwoUsers, 5: cards.NoSuchUser, 6: cards.Deprovisioned, 7: cards.CardTaken,
+			8: cards.CardTaken, 9: cards.BadRow, 10: cards.BadRow,
+		}, reasons(rej), "%+v", rej)
+		require.Equal(t, 10, res.Rows)
+		require.Equal(t, 2, res.Added)
+		require.Equal(t, 1, res.Unchanged)
+		require.Equal(t, 7, res.RejectedRows())
+		require.Equal(t, []string{"AB-" + tag}, s.cards(t, ana))
+		require.Equal(t, []string{"E 1-" + tag}, s.cards(t, eve))
+		require.Equal(t, []string{"HELD-" + tag}, s.cards(t, bob))
+		require.Empty(t, s.cards(t, carl))
+		for _, r := range rej {
+			if r.Line == 8 {
+				require.Contains(t, r.Detail, bob, "the holder is named")
+			}
+		}
+		// Two cards added: two audit records, the card masked.
+		require.Equal(t, 2, strings.Count(s.audit.String(), `"op":"card-add"`), s.audit.String())
+		require.NotContains(t, s.audit.String(), "AB-"+tag)
+
+		// The same file again changes nothing, and says so.
+		res, rej = s.run(t, file, o)
+		require.Equal(t, 0, res.Added)
+		require.Equal(t, 3, res.Unchanged)
+		require.Len(t, rej, 7)
+		require.Contains(t, res.Summary(), "Nothing changed")
+		require.Equal(t, 2, strings.Count(s.audit.String(), `"op":"card-add"`))
+	})
+}
+
+func TestCardsImportKeysDryRunReplace(t *testing.T) {
+	forEachCardStore(t, func(t *testing.T, s *cardStore) {
+		tag := uuid.NewString()[:8]
+		ana := s.user(t, "ana-"+tag+"@example.org", "1-"+tag)
+		bob := s.user(t, "bob-"+tag+"@example.org", "2-"+tag)
+		s.give(t, ana, "OLD-"+tag)
+
+		// Dry run: decided, nothing written.
+		file := "userName,card\nANA-" + tag + "@example.org,N1-" + tag + "\nbob-" + tag + "@example.org,OLD-" + tag + "\n"
+		res, rej := s.run(t, file, cards.Options{DryRun: true})
+		require.Equal(t, 1, res.Added, "%+v", rej)
+		require.Equal(t, map[int]cards.Reason{3: cards.CardTaken}, reasons(rej))
+		require.Contains(t, res.Summary(), "would be added")
+		require.Equal(t, []string{"OLD-" + tag}, s.cards(t, ana))
+		require.Empty(t, s.cards(t, bob))
+		require.Empty(t, s.audit.String())
+
+		// Keyed by externalId and by the work email.
+		ext := s.must(200, "GET", "/Users/"+bob, nil).body["externalId"].(string)
+		res, _ = s.run(t, "externalId,card\n"+strings.ToUpper(ext)+",B1-"+tag+"\n", cards.Options{Key: cards.KeyExternalID})
+		require.Equal(t, 1, res.Added)
+		res, _ = s.run(t, "mail;card\nmail-bob-"+tag+"@example.org;B2-"+tag+"\n", cards.Options{Key: cards.KeyEmail, UserColumn: "mail"})
+		require.Equal(t, 1, res.Added)
+		require.Equal(t, []string{"B1-" + tag, "B2-" + tag}, s.cards(t, bob))
+
+		// Replace: ana ends with exactly the file's cards.
+		file = "userName,card\nana-" + tag + "@example.org,N1-" + tag + "\nana-" + tag + "@example.org,N2-" + tag + "\n"
+		res, _ = s.run(t, file, cards.Options{Replace: true, DryRun: true})
+		require.Equal(t, 2, res.Added)
+		require.Equal(t, 1, res.Removed)
+		require.Equal(t, []string{"OLD-" + tag}, s.cards(t, ana))
+		res, _ = s.run(t, file, cards.Options{Replace: true, BatchSize: 1})
+		require.Equal(t, 2, res.Added)
+		require.Equal(t, 1, res.Removed)
+		require.Equal(t, []string{"N1-" + tag, "N2-" + tag}, s.cards(t, ana))
+		require.Equal(t, 1, strings.Count(s.audit.String(), `"op":"card-remove"`))
+		res, _ = s.run(t, file, cards.Options{Replace: true})
+		require.Equal(t, 0, res.Added+res.Removed)
+		require.Equal(t, 2, res.Unchanged)
+		require.Equal(t, []string{"B1-" + tag, "B2-" + tag}, s.cards(t, bob), "users the file does not name keep theirs")
+	})
+}
+
+func TestCardsImportInterruptedAndResumed(t *testing.T) {
+	forEachCardStore(t, func(t *testing.T, s *cardStore) {
+		tag := uuid.NewString()[:8]
+		const n = 60
+		var file strings.Builder
+		file.WriteString("userName,card\n")
+		ids := make([]string, n)
+		for i := range n {
+			name := fmt.Sprintf("u%02d-%s@example.org", i, tag)
+			ids[i] = s.user(t, name, fmt.Sprint(i))
+			fmt.Fprintf(&file, "%s,C%02d-%s\n", name, i, tag)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		batches := 0
+		o := cards.Options{BatchSize: 10, OnProgress: func(cards.Progress) {
+			if batches++; batches == 3 {
+				cancel() // Ctrl-C mid-stream, after the third batch
+			}
+		}}
+		res, err := cards.Import(ctx, s.target(), strings.NewReader(file.String()), o)
+		require.ErrorIs(t, err, context.Canceled)
+		require.True(t, res.Stopped)
+		require.Equal(t, 30, res.Added)
+		require.Equal(t, 32, res.ResumeAt, "rows are lines 2..61: the fourth batch starts at line 32")
+		require.Contains(t, res.Summary(), "--resume-at 32")
+		for i, id := range ids {
+			if i < 30 {
+				require.Len(t, s.cards(t, id), 1, "batch of row %d committed", i)
+			} else {
+				require.Empty(t, s.cards(t, id), "row %d after the interruption", i)
+			}
+		}
+		res, rej := s.run(t, file.String(), cards.Options{ResumeAt: res.ResumeAt, BatchSize: 10})
+		require.Empty(t, rej)
+		require.Equal(t, 30, res.Skipped)
+		require.Equal(t, 30, res.Added)
+		for i, id := range ids {
+			require.Equal(t, []string{fmt.Sprintf("C%02d-%s", i, tag)}, s.cards(t, id))
+		}
+	})
+}
+
+// TestCardsSurviveEntraCycle imports cards, then runs what an Entra
+// provisioning cycle sends for the user (PATCHes of its attributes,
+// disable and enable, GETs): the cards stay.
+func TestCardsSurviveEntraCycle(t *testing.T) {
+	forEachCardStore(t, func(t *testing.T, s *cardStore) {
+		tag := uuid.NewString()[:8]
+		id := s.user(t, "cyc-"+tag+"@example.org", "9")
+		res, _ := s.run(t, "userName,card\ncyc-"+tag+"@example.org,K1-"+tag+"\ncyc-"+tag+"@example.org,K2-"+tag+"\n", cards.Options{})
+		require.Equal(t, 2, res.Added)
+		want := []string{"K1-" + tag, "K2-" + tag}
+		for _, name := range []string{"patch-user-multi", "patch-replace-multiple", "patch-disable-user", "patch-enable-user-string",
+			"patch-user-email-address-department", "patch-add-nickname", "patch-manager-remove-filter"} {
+			body := fixture(t, name)
+			a := s.do("PATCH", "/Users/"+id, body)
+			require.Contains(t, []int{200, 204}, a.status, "%s: %s", name, a.raw)
+			require.Equal(t, want, s.cards(t, id), "after %s", name)
+		}
+		s.must(200, "GET", "/Users/"+id, nil)
+		s.must(200, "GET", "/Users?filter="+strings.ReplaceAll(fmt.Sprintf("userName eq %q", "cyc-"+tag+"@example.org"), " ", "%20"), nil)
+		require.Equal(t, want, s.cards(t, id))
+		res, _ = s.run(t, "userName,card\ncyc-"+tag+"@example.org,K1-"+tag+"\n", cards.Options{})
+		require.Equal(t, 1, res.Unchanged)
+	})
+}
+
+func TestCardsImportCLI(t *testing.T) {
+	s := &cardStore{stack: newStack(t, targets(t)[0](t)), audit: &lockedBuffer{}}
+	tag := uuid.NewString()[:8]
+	id := s.user(t, "cli-"+tag+"@example.org", "7")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "cards.csv")
+	require.NoError(t, os.WriteFile(file, []byte("login;badge\ncli-"+tag+"@example.org;Z1\nnobody@example.org;Z2\n"), 0o600))
+	report := filepath.Join(dir, "rejected.csv")
+	args := []string{"cards", "import", "--config", s.cfgPath, "--tenant", "default", "--user-column", "login", "--card-column", "badge",
+		"--progress", "lines", "--report", report, file}
+	out, err := run(t, args...)
+	require.Error(t, err, out)
+	require.Equal(t, exitRejected, exitCode(err))
+	require.Contains(t, out, "1 cards added")
+	require.Contains(t, out, "1 rejected (1 no-such-user)")
+	require.Contains(t, out, "cards import: line 3: 2 rows", "plain progress lines off a terminal")
+	rep, err := os.ReadFile(report)
+	require.NoError(t, err)
+	require.Equal(t, "line,reason,user,card,detail\n3,no-such-user,nobody@example.org,Z2,\"no user has userName \"\"nobody@example.org\"\"\"\n", string(rep))
+	require.Equal(t, []string{"Z1"}, s.cards(t, id))
+
+	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "--key", "nope", file)
+	require.ErrorContains(t, err, `key "nope" is not one of userName, externalId, email, employeeNumber`, out)
+	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", filepath.Join(dir, "missing.csv"))
+	require.ErrorContains(t, err, "missing.csv", out)
+	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", file)
+	require.ErrorContains(t, err, `has no column "userName" (the user)`, out)
+	require.ErrorContains(t, err, `"login", "badge"`)
+}
+
+// TestCardsImportNoCardAttribute: a tenant whose mapping stores no cards
+// is told so before anything is read.
+func TestCardsImportNoCardAttribute(t *testing.T) {
+	mp := variantMapping(t, "configs/mappings/entra-to-pharos.yaml",
+		"    - scim: urn:ietf:params:scim:schemas:extension:pharos:2.0:User:badgeCards\n      target: cards\n      multiValued: true\n", "",
+		"    multiValued:\n      cards: {table: cards, key: user_id, value: card_number}\n", "")
+	s := newBridge(t, `{ type: pharos, config: { driver: sqlite, dsn: '`+filepath.Join(t.TempDir(), "p.db")+`', init: true } }`, mp)
+	out, err := run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "-")
+	require.ErrorIs(t, err, cards.ErrNoCardAttribute, out)
+	require.ErrorContains(t, err, "tenant default's mapping maps no badgeCards attribute")
+}
