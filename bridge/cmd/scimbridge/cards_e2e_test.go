@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/bridge/cards"
+	"github.com/scimbridge/scimbridge/bridge/httpapi"
 )
 
 // The badge-card import against every store it writes to: the Pharos store
@@ -110,7 +115,7 @@ func TestCardsImportEveryReason(t *testing.T) {
 		dave := s.user(t, "dave-"+tag+"@example.org", "300-"+tag)
 		eve := s.user(t, "eve-"+tag+"@example.org", "400-"+tag)
 		s.must(204, "DELETE", "/Users/"+dave, nil) // kept, marked: deprovisioned
-		s.give(t, bob, "HELD-"+tag)                 // a card bob got elsewhere
+		s.give(t, bob, "HELD-"+tag)                // a card bob got elsewhere
 
 		// A spreadsheet's export: BOM, semicolons, CRLF, a quoted field.
 		file := "\uFEFFEmployee No;Badge;Site\r\n" +
@@ -307,4 +312,79 @@ func TestCardsImportNoCardAttribute(t *testing.T) {
 	out, err := run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "-")
 	require.ErrorIs(t, err, cards.ErrNoCardAttribute, out)
 	require.ErrorContains(t, err, "tenant default's mapping maps no badgeCards attribute")
+}
+
+// TestCardsImportAdminAPI runs the import through POST /admin/cards/import
+// on the running bridge, and every refusal of the endpoint.
+func TestCardsImportAdminAPI(t *testing.T) {
+	s := &cardStore{stack: newStack(t, targets(t)[0](t)), audit: &lockedBuffer{}}
+	tag := uuid.NewString()[:8]
+	id := s.user(t, "api-"+tag+"@example.org", "5")
+	admin, _, err := s.app.tokens.Generate(context.Background(), adminTenant)
+	require.NoError(t, err)
+	post := func(query, body, token string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, s.srv.URL+"/admin/cards/import"+query, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/csv")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := s.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	file := "\uFEFFuserName;card\napi-" + tag + "@example.org;W1\nnobody@example.org;W2\n"
+	code, out := post("?tenant=default&dry_run=true", file, admin)
+	require.Equal(t, 200, code, "%v", out)
+	require.Equal(t, true, out["dry_run"])
+	require.EqualValues(t, 1, out["added"])
+	require.Empty(t, s.cards(t, id))
+	code, out = post("?tenant=default", file, admin)
+	require.Equal(t, 200, code, "%v", out)
+	require.EqualValues(t, 1, out["added"])
+	require.EqualValues(t, map[string]any{"no-such-user": float64(1)}, out["rejected"])
+	rej := out["rejections"].([]any)
+	require.Len(t, rej, 1)
+	require.EqualValues(t, 3, rej[0].(map[string]any)["line"])
+	require.Equal(t, []string{"W1"}, s.cards(t, id))
+	code, out = post("?tenant=default", file, admin)
+	require.Equal(t, 200, code)
+	require.EqualValues(t, 0, out["added"])
+	require.EqualValues(t, 1, out["unchanged"])
+
+	for _, c := range []struct {
+		name, query, body, token string
+		status                   int
+		msg                      string
+	}{
+		{"no token", "?tenant=default", file, "", 401, "admin bearer token"},
+		{"a tenant's token", "?tenant=default", file, s.token, 401, "not a valid admin token"},
+		{"no tenant", "", file, admin, 400, "name the tenant"},
+		{"unknown tenant", "?tenant=nope", file, admin, 404, `no tenant "nope"`},
+		{"unknown parameter", "?tenant=default&dryrun=1", file, admin, 400, `unknown parameter "dryrun"`},
+		{"bad key", "?tenant=default&key=upn", file, admin, 400, `key "upn"`},
+		{"bad flag", "?tenant=default&replace=maybe", file, admin, 400, `replace "maybe"`},
+		{"no such column", "?tenant=default&card_column=badge", file, admin, 400, `no column "badge"`},
+		{"empty file", "?tenant=default", "", admin, 400, "the file is empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := post(c.query, c.body, c.token)
+			require.Equal(t, c.status, code, "%v", out)
+			require.Contains(t, out["error"], c.msg)
+		})
+	}
+	t.Run("too large", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
+		require.NoError(t, err)
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /admin/cards/import?tenant=default HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", admin, httpapi.MaxCardsUpload+1)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 413, resp.StatusCode)
+	})
 }

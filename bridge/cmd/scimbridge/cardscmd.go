@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/bridge/cards"
+	"github.com/scimbridge/scimbridge/bridge/httpapi"
+	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
 // exitInterrupted is the exit status of an import stopped by a signal, as
@@ -198,4 +203,41 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	return 1
+}
+
+// maxAnswerRejections bounds the rejected rows an admin API answer lists;
+// the counts by reason cover them all.
+const maxAnswerRejections = 1000
+
+// ImportCards is POST /admin/cards/import (httpapi.CardImporter): the same
+// import as the CLI's, into the running tenant's backend.
+func (o *operator) ImportCards(ctx context.Context, tenant string, params url.Values, body io.Reader) (any, error) {
+	svc, ok := o.services.Service(tenant)
+	if !ok {
+		return nil, fmt.Errorf("no tenant %q: %w", tenant, httpapi.ErrNotFound)
+	}
+	opts, err := cards.ParseParams(params)
+	if err != nil {
+		return nil, scim.Errorf(http.StatusBadRequest, "", "%v", err)
+	}
+	var ans cards.Answer
+	opts.OnReject = ans.Collect(maxAnswerRejections)
+	target := cards.Target{Tenant: tenant, Backend: svc.Backend(), Mapping: svc.Mapping(), Audit: o.root.Named("audit").With("tenant", tenant)}
+	ans.Result, err = cards.Import(ctx, target, body, opts)
+	var mb *http.MaxBytesError
+	switch {
+	case err == nil:
+		o.log.Info("cards imported", "tenant", tenant, "rows", ans.Rows, "added", ans.Added, "removed", ans.Removed, "rejected", ans.RejectedRows(), "dry_run", ans.DryRun)
+		return ans, nil
+	case errors.As(err, &mb):
+		return nil, err
+	case errors.Is(err, cards.ErrFile), errors.Is(err, cards.ErrNoCardAttribute), errors.Is(err, cards.ErrNoKey):
+		return nil, scim.Errorf(http.StatusBadRequest, "", "%v", err)
+	case ans.Stopped:
+		// The answer says where to resume; the cause stays in the log.
+		o.log.Warn("cards import stopped", "tenant", tenant, "resume_at", ans.ResumeAt, "error", err)
+		ans.Error = "the target failed or the request ended before the end of the file"
+		return ans, nil
+	}
+	return nil, err
 }
