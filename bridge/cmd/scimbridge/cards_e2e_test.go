@@ -8,10 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
@@ -387,4 +392,70 @@ func TestCardsImportAdminAPI(t *testing.T) {
 		defer resp.Body.Close()
 		require.Equal(t, 413, resp.StatusCode)
 	})
+}
+
+// seedUsers inserts n users straight into the Pharos tables (as a legacy
+// import would have) and returns their logins, in order.
+func seedUsers(t testing.TB, s *stack, n int, tag string) []string {
+	t.Helper()
+	tx, err := s.db.Begin()
+	require.NoError(t, err)
+	logins := make([]string, n)
+	for i := range n {
+		logins[i] = fmt.Sprintf("seed%06d-%s@example.org", i, tag)
+		_, err := tx.Exec(s.rebind("INSERT INTO users (id, login, external_id, email, active) VALUES (?, ?, ?, ?, 1)"),
+			uuid.NewString(), logins[i], uuid.NewString(), logins[i])
+		require.NoError(t, err)
+	}
+	require.NoError(t, tx.Commit())
+	return logins
+}
+
+// TestCardsImportSignalResume interrupts the built command with SIGINT in
+// the middle of a file, as Ctrl-C does, and resumes it where it says.
+func TestCardsImportSignalResume(t *testing.T) {
+	bin := buildBinary(t)
+	for i, mk := range targets(t) {
+		t.Run([]string{"sqlite", "postgres"}[i], func(t *testing.T) {
+			s := newStack(t, mk(t))
+			tag := uuid.NewString()[:8]
+			const n = 4000
+			logins := seedUsers(t, s, n, tag)
+			var file strings.Builder
+			file.WriteString("userName,card\n")
+			for i, l := range logins {
+				fmt.Fprintf(&file, "%s,S%06d-%s\n", l, i, tag)
+			}
+			path := filepath.Join(t.TempDir(), "cards.csv")
+			require.NoError(t, os.WriteFile(path, []byte(file.String()), 0o600))
+			cardsNow := func() int { return s.count("SELECT COUNT(*) FROM cards WHERE card_number LIKE ?", "%-"+tag) }
+
+			var out lockedBuffer
+			cmd := exec.Command(bin, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "--batch", "20", "--progress", "none", path)
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			deadline := time.Now().Add(30 * time.Second)
+			for cardsNow() == 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, out.String())
+			require.Equal(t, exitInterrupted, ee.ExitCode(), out.String())
+			m := regexp.MustCompile(`resume with --resume-at (\d+)`).FindStringSubmatch(out.String())
+			require.NotNil(t, m, out.String())
+			resume, _ := strconv.Atoi(m[1])
+			committed := cardsNow()
+			require.Greater(t, committed, 0)
+			require.Less(t, committed, n, "interrupted before the end: %s", out.String())
+			require.Equal(t, resume-2, committed, "every row before the resume line is in, none after")
+			require.Zero(t, committed%20, "whole batches only")
+
+			res, err := run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "--progress", "none", "--resume-at", m[1], path)
+			require.NoError(t, err, res)
+			require.Contains(t, res, fmt.Sprintf("%d rows read (%d before the resume line skipped): %d cards added, 0 unchanged", n-committed, committed, n-committed))
+			require.Equal(t, n, cardsNow())
+		})
+	}
 }
