@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -412,6 +413,61 @@ func (im *importer) user(ctx context.Context, key string, cache map[string]looku
 	return l.rec, l, nil
 }
 
+// prefetch resolves the batch's user keys in one query instead of one per
+// row. Only a key that exactly one record holds byte for byte, and no
+// other record holds in another case, is settled here: every other key
+// (no record, a case variant, two candidates) is left to user's own query,
+// so that the store's comparison decides it as it decides a single key.
+func (im *importer) prefetch(ctx context.Context, rows []row, cache map[string]lookup) error {
+	var keys []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.bad == "" && !seen[r.user] {
+			seen[r.user] = true
+			keys = append(keys, r.user)
+		}
+	}
+	if len(keys) < 2 {
+		return nil
+	}
+	limit := 2*len(keys) + 1
+	recs, _, err := im.t.Backend.Find(ctx, backends.Query{Kind: backends.User, Filter: anyOf(im.keyAttr, keys), Limit: limit})
+	if err != nil {
+		return fmt.Errorf("cards: look up a batch of users: %w", err)
+	}
+	if len(recs) == limit {
+		return nil // keys held many times over: one query per key
+	}
+	byFold := map[string][]int{}
+	for i, rec := range recs {
+		for _, v := range rec.Attrs[im.keyAttr] {
+			byFold[strings.ToLower(v)] = append(byFold[strings.ToLower(v)], i)
+		}
+	}
+	for _, k := range keys {
+		cand := byFold[strings.ToLower(k)]
+		if len(cand) != 1 || !slices.Contains(recs[cand[0]].Attrs[im.keyAttr], k) {
+			continue
+		}
+		rec := recs[cand[0]]
+		if im.t.Mapping.Deprovisioned(scim.User, rec) {
+			continue // user's own query words the rejection
+		}
+		cache[k] = lookup{rec: &rec}
+	}
+	return nil
+}
+
+// anyOf is attr equal to any of vals, as a balanced tree of Or, so that
+// its depth (which the SQL store bounds) grows with the log of the batch.
+func anyOf(attr string, vals []string) backends.Expr {
+	if len(vals) == 1 {
+		return backends.Cmp{Attr: attr, Op: backends.Eq, Value: vals[0]}
+	}
+	mid := len(vals) / 2
+	return backends.Or{Left: anyOf(attr, vals[:mid]), Right: anyOf(attr, vals[mid:])}
+}
+
 // write is one card to add, for one row.
 type write struct {
 	r    row
@@ -434,6 +490,9 @@ func (c *batchCounts) reject(r row, reason Reason, detail string) {
 func (im *importer) batch(ctx context.Context, rows []row) error {
 	var c batchCounts
 	cache := map[string]lookup{}
+	if err := im.prefetch(ctx, rows, cache); err != nil {
+		return err
+	}
 	// held maps, within the batch, folded cards to the user they go to.
 	held := map[string]string{}
 	var writes []write
