@@ -596,25 +596,13 @@ func (im *importer) write(ctx context.Context, writes []write, c *batchCounts) e
 	if len(writes) == 0 {
 		return nil
 	}
-	errs := make([]error, len(writes))
-	switch {
-	case im.batcher != nil:
-		batch := make([]backends.RecordChanges, len(writes))
-		for i, w := range writes {
-			batch[i] = backends.RecordChanges{ID: w.user.ID, Changes: []backends.Change{{Op: backends.Add, Attr: im.cardAttr, Values: []string{w.r.card}}}}
-		}
-		var err error
-		if errs, err = im.batcher.ModifyBatch(ctx, backends.User, batch, im.o.DryRun); err != nil {
-			return fmt.Errorf("cards: write a batch: %w", err)
-		}
-	case !im.o.DryRun:
-		for i, w := range writes {
-			err := im.t.Backend.Modify(ctx, backends.User, w.user.ID, []backends.Change{{Op: backends.Add, Attr: im.cardAttr, Values: []string{w.r.card}}})
-			if err != nil && !rowError(err) {
-				return fmt.Errorf("cards: write line %d: %w", w.r.line, err)
-			}
-			errs[i] = err
-		}
+	batch := make([]backends.RecordChanges, len(writes))
+	for i, w := range writes {
+		batch[i] = backends.RecordChanges{ID: w.user.ID, Changes: []backends.Change{{Op: backends.Add, Attr: im.cardAttr, Values: []string{w.r.card}}}}
+	}
+	errs, err := im.modify(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("cards: write the batch from line %d: %w", writes[0].r.line, err)
 	}
 	for i, w := range writes {
 		err := errs[i]
@@ -644,6 +632,31 @@ func (im *importer) write(ctx context.Context, writes []write, c *batchCounts) e
 		}
 	}
 	return nil
+}
+
+// modify applies a batch's changes: in one transaction where the store
+// has them (a dry run rolls it back, so the store still decides each
+// record), else one Modify per record (none in a dry run). errs[i] is
+// record i's own failure; err fails the batch.
+func (im *importer) modify(ctx context.Context, batch []backends.RecordChanges) ([]error, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	if im.batcher != nil {
+		return im.batcher.ModifyBatch(ctx, backends.User, batch, im.o.DryRun)
+	}
+	errs := make([]error, len(batch))
+	if im.o.DryRun {
+		return errs, nil
+	}
+	for i, rc := range batch {
+		err := im.t.Backend.Modify(ctx, backends.User, rc.ID, rc.Changes)
+		if err != nil && !rowError(err) {
+			return nil, fmt.Errorf("user %s: %w", rc.ID, err)
+		}
+		errs[i] = err
+	}
+	return errs, nil
 }
 
 // rowError reports whether a write's error is the row's own, so that the
@@ -692,25 +705,13 @@ func (im *importer) removeOthers(ctx context.Context) error {
 				rms = append(rms, removal{id, drop})
 			}
 		}
-		errs := make([]error, len(rms))
-		switch {
-		case im.batcher != nil && len(rms) > 0:
-			batch := make([]backends.RecordChanges, len(rms))
-			for i, rm := range rms {
-				batch[i] = backends.RecordChanges{ID: rm.id, Changes: []backends.Change{{Op: backends.Remove, Attr: im.cardAttr, Values: rm.cards}}}
-			}
-			var err error
-			if errs, err = im.batcher.ModifyBatch(ctx, backends.User, batch, im.o.DryRun); err != nil {
-				return stop(fmt.Errorf("cards: remove cards: %w", err))
-			}
-		case !im.o.DryRun:
-			for i, rm := range rms {
-				err := im.t.Backend.Modify(ctx, backends.User, rm.id, []backends.Change{{Op: backends.Remove, Attr: im.cardAttr, Values: rm.cards}})
-				if err != nil && !rowError(err) {
-					return stop(fmt.Errorf("cards: remove cards of user %s: %w", rm.id, err))
-				}
-				errs[i] = err
-			}
+		batch := make([]backends.RecordChanges, len(rms))
+		for i, rm := range rms {
+			batch[i] = backends.RecordChanges{ID: rm.id, Changes: []backends.Change{{Op: backends.Remove, Attr: im.cardAttr, Values: rm.cards}}}
+		}
+		errs, err := im.modify(ctx, batch)
+		if err != nil {
+			return stop(fmt.Errorf("cards: remove cards: %w", err))
 		}
 		for i, rm := range rms {
 			if errs[i] != nil {
