@@ -149,6 +149,16 @@ func TestPrinter(t *testing.T) {
 	require.Equal(t, "cards import: line 11: 10 rows, 5 rows/s, 9 added, 0 unchanged, 1 rejected\n", buf.String())
 }
 
+func TestPrinterWriterClearsTheBar(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewPrinter(&buf, true, 0)
+	p.Update(Progress{Rows: 1})
+	_, _ = p.Writer().Write([]byte("audit line\n"))
+	p.Update(Progress{Rows: 2}) // drawn again at once, below the line
+	p.Done()
+	require.Equal(t, "\r1 rows, 0 rows/s, 0 added, 0 unchanged, 0 rejected\033[K\r\033[Kaudit line\n\r2 rows, 0 rows/s, 0 added, 0 unchanged, 0 rejected\033[K\n", buf.String())
+}
+
 func TestMask(t *testing.T) {
 	require.Equal(t, "…5678", mask("12345678"))
 	require.Equal(t, "***", mask("123"))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -11,6 +12,7 @@ import (
 // (rows, rows/s and, when the file's size is known, the share done and an
 // ETA); elsewhere (a log file, a pipe, CI) a plain line every few seconds.
 type Printer struct {
+	mu    sync.Mutex // the bar and log lines (Writer) share the terminal
 	w     io.Writer
 	tty   bool
 	total int64 // the file's size in bytes; 0 when unknown (stdin)
@@ -31,6 +33,8 @@ func NewPrinter(w io.Writer, tty bool, totalBytes int64) *Printer {
 
 // Update is an Options.OnProgress.
 func (p *Printer) Update(pr Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := p.now()
 	if now.Sub(p.last) < p.every {
 		return
@@ -42,6 +46,8 @@ func (p *Printer) Update(pr Progress) {
 // Done ends the bar's line, so that what follows starts on a line of its
 // own.
 func (p *Printer) Done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.tty && p.drawn {
 		fmt.Fprintln(p.w)
 		p.drawn = false
@@ -82,4 +88,23 @@ func clock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// Writer returns a writer for log lines (the audit records) on the same
+// terminal: it clears the bar before each write, and the next Update draws
+// it again below them.
+func (p *Printer) Writer() io.Writer { return barClearer{p} }
+
+type barClearer struct{ p *Printer }
+
+func (c barClearer) Write(b []byte) (int, error) {
+	p := c.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+		p.last = time.Time{} // redraw at the next update
+	}
+	return p.w.Write(b)
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
@@ -458,4 +459,25 @@ func TestCardsImportSignalResume(t *testing.T) {
 			require.Equal(t, n, cardsNow())
 		})
 	}
+}
+
+// TestCardsImportLDAPEntryFromBeforeTheBridge: an entry no SCIM client
+// wrote (no auxiliary class yet) gets its card; the backend adds the
+// class that allows scimBadgeCard.
+func TestCardsImportLDAPEntryFromBeforeTheBridge(t *testing.T) {
+	s := newLDAPStack(t)
+	cs := &cardStore{stack: s.stack, audit: &lockedBuffer{}}
+	dn := "uid=legacy,ou=people," + s.base
+	add := goldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"inetOrgPerson"})
+	add.Attribute("cn", []string{"Legacy"})
+	add.Attribute("sn", []string{"Legacy"})
+	add.Attribute("uid", []string{"legacy"})
+	require.NoError(t, s.conn.Add(add))
+	res, rej := cs.run(t, "userName,card\nLEGACY,L-1\n", cards.Options{})
+	require.Empty(t, rej)
+	require.Equal(t, 1, res.Added)
+	e := s.entry("uid", "legacy")
+	require.Equal(t, []string{"L-1"}, e.GetAttributeValues("scimBadgeCard"))
+	require.Contains(t, e.GetAttributeValues("objectClass"), "scimBridgeUser")
 }

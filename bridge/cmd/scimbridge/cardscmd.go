@@ -134,7 +134,11 @@ func cardsImport(cmd *cobra.Command, cfgPath, tenant, file, reportPath, progress
 		}
 	}
 
-	log := newLogger(cfg.Log)
+	var logOut io.Writer = errOut
+	if bar != nil {
+		logOut = bar.Writer()
+	}
+	log := newLoggerTo(cfg.Log, logOut)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	be, err := registry()[t.Backend.Type].Open(ctx, t.Backend.Config, t.Mapping.Schema(), log.Named(t.Backend.Type).With("tenant", t.Name))
