@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -299,6 +300,30 @@ func TestCardsImportCLI(t *testing.T) {
 	require.Equal(t, "line,reason,user,card,detail\n3,no-such-user,nobody@example.org,Z2,\"no user has userName \"\"nobody@example.org\"\"\"\n", string(rep))
 	require.Equal(t, []string{"Z1"}, s.cards(t, id))
 
+	// Standard input, a dry run, the other separator given.
+	cmd := newRootCmd()
+	var buf bytes.Buffer
+	cmd.SetOut(&buf)
+	cmd.SetErr(&buf)
+	cmd.SetIn(strings.NewReader("userName,card\ncli-" + tag + "@example.org,Z3\n"))
+	cmd.SetArgs([]string{"cards", "import", "--config", s.cfgPath, "--tenant", "default", "--dry-run", "--delimiter", ",", "--progress", "none", "-"})
+	require.NoError(t, cmd.ExecuteContext(context.Background()), buf.String())
+	require.Contains(t, buf.String(), "1 cards would be added")
+	require.Contains(t, buf.String(), "Dry run: nothing was written.")
+	require.Equal(t, []string{"Z1"}, s.cards(t, id))
+
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--delimiter", "|"}, `--delimiter "|" is not auto, , or ;`},
+		{[]string{"--progress", "fancy"}, `--progress "fancy" is not auto, bar, lines or none`},
+		{[]string{"--tenant", "nope"}, `no tenant "nope"`},
+		{[]string{"--key", "employeeNumber", "--user-column", "login", "--card-column", "badge", "--report", filepath.Join(dir, "no", "such", "dir.csv")}, "create the report"},
+	} {
+		out, err := run(t, append(append([]string{"cards", "import", "--config", s.cfgPath, "--tenant", "default"}, c.args...), file)...)
+		require.ErrorContains(t, err, c.msg, out)
+	}
 	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "--key", "nope", file)
 	require.ErrorContains(t, err, `key "nope" is not one of userName, externalId, email, employeeNumber`, out)
 	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", filepath.Join(dir, "missing.csv"))
