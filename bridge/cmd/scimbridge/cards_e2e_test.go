@@ -343,6 +343,14 @@ func TestCardsImportNoCardAttribute(t *testing.T) {
 	out, err := run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "-")
 	require.ErrorIs(t, err, cards.ErrNoCardAttribute, out)
 	require.ErrorContains(t, err, "tenant default's mapping maps no badgeCards attribute")
+
+	// A key the mapping does not store.
+	mp = variantMapping(t, "configs/mappings/entra-to-pharos.yaml",
+		"    - scim: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber\n      target: employee_number\n", "")
+	s = newBridge(t, `{ type: pharos, config: { driver: sqlite, dsn: '`+filepath.Join(t.TempDir(), "p.db")+`', init: true } }`, mp)
+	out, err = run(t, "cards", "import", "--config", s.cfgPath, "--tenant", "default", "--key", "employeeNumber", "-")
+	require.ErrorIs(t, err, cards.ErrNoKey, out)
+	require.ErrorContains(t, err, "does not store employeeNumber")
 }
 
 // TestCardsImportAdminAPI runs the import through POST /admin/cards/import
@@ -505,4 +513,46 @@ func TestCardsImportLDAPEntryFromBeforeTheBridge(t *testing.T) {
 	e := s.entry("uid", "legacy")
 	require.Equal(t, []string{"L-1"}, e.GetAttributeValues("scimBadgeCard"))
 	require.Contains(t, e.GetAttributeValues("objectClass"), "scimBridgeUser")
+}
+
+// failingBatches is the tenant's real store, whose batches fail as
+// unavailable from the nth on (a database that went away mid-import).
+type failingBatches struct {
+	backends.Backend
+	batcher backends.BatchModifier
+	n, seen int
+}
+
+func (f *failingBatches) ModifyBatch(ctx context.Context, kind backends.Kind, batch []backends.RecordChanges, dryRun bool) ([]error, error) {
+	if f.seen++; f.seen >= f.n {
+		return nil, fmt.Errorf("pharos: modify batch: %w: connection refused", backends.ErrUnavailable)
+	}
+	return f.batcher.ModifyBatch(ctx, kind, batch, dryRun)
+}
+
+// TestCardsImportStoreFails: a store that fails mid-file stops the import
+// with every earlier batch kept and the line to resume at, like Ctrl-C.
+func TestCardsImportStoreFails(t *testing.T) {
+	s := &cardStore{stack: newStack(t, targets(t)[0](t)), audit: &lockedBuffer{}}
+	tag := uuid.NewString()[:8]
+	logins := seedUsers(t, s.stack, 30, tag)
+	var file strings.Builder
+	file.WriteString("userName,card\n")
+	for i, l := range logins {
+		fmt.Fprintf(&file, "%s,F%02d-%s\n", l, i, tag)
+	}
+	target := s.target()
+	target.Backend = &failingBatches{Backend: target.Backend, batcher: target.Backend.(backends.BatchModifier), n: 3}
+	res, err := cards.Import(context.Background(), target, strings.NewReader(file.String()), cards.Options{BatchSize: 10})
+	require.ErrorIs(t, err, backends.ErrUnavailable)
+	require.True(t, res.Stopped)
+	require.Equal(t, 22, res.ResumeAt)
+	require.Equal(t, 20, res.Added)
+	require.Contains(t, res.Summary(), "Stopped early (cards: write the batch from line 22: pharos: modify batch: target unavailable: connection refused)")
+	require.Equal(t, 20, s.count("SELECT COUNT(*) FROM cards WHERE card_number LIKE ?", "%-"+tag))
+
+	res, err = cards.Import(context.Background(), s.target(), strings.NewReader(file.String()), cards.Options{ResumeAt: res.ResumeAt})
+	require.NoError(t, err)
+	require.Equal(t, 10, res.Added)
+	require.Equal(t, 30, s.count("SELECT COUNT(*) FROM cards WHERE card_number LIKE ?", "%-"+tag))
 }
