@@ -281,8 +281,7 @@ type importer struct {
 	batcher  backends.BatchModifier // nil: one Modify per row
 	res      *Result
 	start    time.Time
-	line     int
-	bytes    int64
+	line     int // where the last row read starts
 	// keep holds, with Replace, the folded cards the file gives each user
 	// (by id): after the last row, every other card of theirs is removed.
 	keep map[string]map[string]bool
@@ -308,24 +307,25 @@ func (im *importer) run(ctx context.Context, rd *reader) error {
 		im.progress(rd)
 		return nil
 	}
+	// stop marks where the import ended early: at the batch in hand, which
+	// is not written, or after the last row read, which is.
+	stop := func(err error) error {
+		im.res.Stopped, im.res.ResumeAt = true, im.line+1
+		if len(batch) > 0 {
+			im.res.ResumeAt = batch[0].line
+		}
+		return err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			if len(batch) > 0 {
-				im.res.Stopped, im.res.ResumeAt = true, batch[0].line
-			} else {
-				im.res.Stopped, im.res.ResumeAt = true, im.line+1
-			}
-			return fmt.Errorf("cards: import interrupted: %w", err)
+			return stop(fmt.Errorf("cards: import interrupted: %w", err))
 		}
 		r, err := rd.next()
 		if errors.Is(err, io.EOF) {
 			return flush()
 		}
 		if err != nil {
-			if len(batch) > 0 {
-				im.res.Stopped, im.res.ResumeAt = true, batch[0].line
-			}
-			return err
+			return stop(err) // the file breaks off here: what came before is in
 		}
 		im.line = r.line
 		if r.line < im.o.ResumeAt {

@@ -555,4 +555,13 @@ func TestCardsImportStoreFails(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 10, res.Added)
 	require.Equal(t, 30, s.count("SELECT COUNT(*) FROM cards WHERE card_number LIKE ?", "%-"+tag))
+
+	// A file that breaks off (a line no card file has) after a batch.
+	broken := "userName,card\n" + strings.Repeat(logins[0]+",G-"+tag+"\n", 12) + strings.Repeat("x", 70_000) + "\n"
+	res, err = cards.Import(context.Background(), s.target(), strings.NewReader(broken), cards.Options{BatchSize: 10})
+	require.ErrorIs(t, err, cards.ErrFile)
+	require.True(t, res.Stopped)
+	require.Equal(t, 12, res.ResumeAt, "the batch in hand (lines 12, 13) was not written")
+	require.Equal(t, 1, res.Added)
+	require.Equal(t, 9, res.Unchanged)
 }
