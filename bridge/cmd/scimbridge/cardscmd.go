@@ -164,7 +164,7 @@ func cardsImport(cmd *cobra.Command, cfgPath, tenant, file, reportPath, progress
 	}
 	if err == nil && res.RejectedRows() > 0 {
 		// Scripts see that rows need fixing; the summary says which.
-		return exitError{code: exitRejected, err: fmt.Errorf("%d rows rejected", res.RejectedRows())}
+		return exitError{code: exitRejected, err: fmt.Errorf("%d of %d rows rejected", res.RejectedRows(), res.Rows)}
 	}
 	return err
 }
