@@ -100,11 +100,12 @@ func cardsImport(cmd *cobra.Command, cfgPath, tenant, file, reportPath, progress
 	}
 	defer in.Close()
 	if reportPath != "" {
-		rep, err := cards.CreateReport(reportPath)
-		if err != nil {
-			return err
+		rep, rerr := cards.CreateReport(reportPath)
+		if rerr != nil {
+			return rerr
 		}
 		defer func() {
+			// The report is part of the answer: a failed write fails the command.
 			if cerr := rep.Close(); cerr != nil && err == nil {
 				err = cerr
 			}
