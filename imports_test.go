@@ -69,6 +69,12 @@ var packageRules = map[string]packageRule{
 		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
+	// The badge-card import writes through the mapping into a backend,
+	// beside the service (no SCIM request is involved). Its tests read
+	// files; the imports into real stores run in main's end-to-end tests,
+	// on the whole bridge.
+	"bridge/cards": {code: []string{"bridge/scim", "mapping", "backends"}},
+
 	// The HTTP layer reaches the service through an interface of its own,
 	// so it never imports bridge. Its tests give it a service of their own
 	// built from mapping and backends, and the real metrics handler.

@@ -159,6 +159,27 @@ type Backend interface {
 	Close() error
 }
 
+// RecordChanges are the changes of one record in a ModifyBatch.
+type RecordChanges struct {
+	ID      string
+	Changes []Change
+}
+
+// BatchModifier is implemented by backends that can apply the changes of
+// many records in one transaction (the SQL store), for bulk writes such as
+// the badge-card import: one commit per batch instead of one per record.
+type BatchModifier interface {
+	// ModifyBatch applies each record's changes as Modify would, all in
+	// one transaction. A record whose changes fail (ErrNotFound, a
+	// ConflictError from a unique index, an InvalidError) is left as it
+	// was and its error is errs[i]; the others are committed together,
+	// unless dryRun, when the transaction is rolled back so that the
+	// store decided every change and kept none. err is set when the batch
+	// as a whole failed (the target is unavailable, ctx ended): then
+	// nothing of it was kept.
+	ModifyBatch(ctx context.Context, kind Kind, batch []RecordChanges, dryRun bool) (errs []error, err error)
+}
+
 // Pinger is implemented by backends that can check their connection.
 type Pinger interface {
 	Ping(ctx context.Context) error

@@ -140,7 +140,7 @@ func (b *Backend) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 		_ = tx.Rollback()
 		var se *stepError
 		if errors.As(err, &se) && !isOurs(se.err) {
-			return b.resolve(ctx, op, se)
+			return b.resolve(ctx, b.db, op, se)
 		}
 		return b.fail(ctx, op, err)
 	}
@@ -151,9 +151,10 @@ func (b *Backend) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 }
 
 // resolve explains a failed write in the attribute's terms: a unique
-// violation becomes a ConflictError naming the attribute and the holder, a
-// refused value an InvalidError naming the attribute.
-func (b *Backend) resolve(ctx context.Context, op string, se *stepError) error {
+// violation becomes a ConflictError naming the attribute and the holder
+// (looked up through q, which sees what the failed write's transaction
+// wrote before it), a refused value an InvalidError naming the attribute.
+func (b *Backend) resolve(ctx context.Context, q querier, op string, se *stepError) error {
 	if ctx.Err() != nil {
 		return b.fail(ctx, op, se.err)
 	}
@@ -174,7 +175,7 @@ func (b *Backend) resolve(ctx context.Context, op string, se *stepError) error {
 		b.log.Debug("unique violation", "op", op, "attr", attr, "error", se.err)
 		ce := &backends.ConflictError{Attr: attr}
 		if raw, ok := se.raw[attr]; ok {
-			ce.ID, _ = b.holder(ctx, b.db, se.t, attr, raw, se.self)
+			ce.ID, _ = b.holder(ctx, q, se.t, attr, raw, se.self)
 		}
 		return ce
 	case classInvalid:
@@ -606,16 +607,21 @@ func (b *Backend) Modify(ctx context.Context, cur backends.Record, changes []bac
 		prepared = append(prepared, pc)
 	}
 	return b.inTx(ctx, "modify", func(tx *sql.Tx) error {
-		if err := b.touch(ctx, tx, t, id, key); err != nil {
+		return b.modifyIn(ctx, tx, t, id, key, prepared)
+	})
+}
+
+// modifyIn is Modify's work inside the transaction tx.
+func (b *Backend) modifyIn(ctx context.Context, tx *sql.Tx, t *table, id string, key any, prepared []change) error {
+	if err := b.touch(ctx, tx, t, id, key); err != nil {
+		return err
+	}
+	for _, c := range prepared {
+		if err := b.apply(ctx, tx, t, id, key, c); err != nil {
 			return err
 		}
-		for _, c := range prepared {
-			if err := b.apply(ctx, tx, t, id, key, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // touch bumps the modification time, which also locks the row against

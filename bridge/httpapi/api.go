@@ -63,6 +63,8 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// Cards, when set with Admin, serves POST /admin/cards/import.
+	Cards CardImporter
 }
 
 // Defaults applied by New.
@@ -97,6 +99,7 @@ func New(o Options) http.Handler {
 		metrics:   o.Metrics,
 		health:    o.Health,
 		admin:     o.Admin,
+		cards:     o.Cards,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -137,6 +140,9 @@ func New(o Options) http.Handler {
 		adm.GET("/queue/:id", a.adminJob)
 		adm.POST("/queue/:id/retry", a.adminRetry)
 		adm.DELETE("/queue/:id", a.adminDrop)
+		if a.cards != nil {
+			adm.POST("/cards/import", a.adminImportCards)
+		}
 	}
 
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
@@ -171,6 +177,7 @@ type api struct {
 	metrics   Metrics // nil: no /metrics, nothing observed
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
+	cards     CardImporter
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

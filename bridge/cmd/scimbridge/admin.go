@@ -50,14 +50,16 @@ type operator struct {
 	tokens   *bridge.Tokens
 	services *bridge.Tenants
 	log      hclog.Logger
+	root     hclog.Logger // the process's logger, whose "audit" records card imports
 	probes   *probeCache
 	now      func() time.Time
 }
 
 var (
-	_ httpapi.Admin  = (*operator)(nil)
-	_ httpapi.Health = (*operator)(nil)
-	_ metrics.Source = (*operator)(nil)
+	_ httpapi.Admin        = (*operator)(nil)
+	_ httpapi.CardImporter = (*operator)(nil)
+	_ httpapi.Health       = (*operator)(nil)
+	_ metrics.Source       = (*operator)(nil)
 )
 
 func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, services []*bridge.Service, log hclog.Logger) *operator {
@@ -66,7 +68,7 @@ func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, serv
 	}
 	o := &operator{
 		cfg: cfg, st: st, tokens: tokens, services: bridge.NewTenants(tokens, services...),
-		log: log.Named("admin"), probes: newProbeCache(probeTTL, probeTimeout), now: time.Now,
+		log: log.Named("admin"), root: log, probes: newProbeCache(probeTTL, probeTimeout), now: time.Now,
 	}
 	// Read the admin token once now: bridge.Tokens keeps the last tokens it
 	// read when the state store goes down, so the admin API still opens

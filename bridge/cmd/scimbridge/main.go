@@ -17,7 +17,7 @@ var version = "dev"
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "scimbridge:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -28,7 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), &cobra.Command{
+	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newCardsCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

@@ -236,6 +236,7 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Metrics:        a.metrics,
 		Health:         ops,
 		Admin:          ops,
+		Cards:          ops,
 	})
 	return a, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -36,12 +37,18 @@ func loadConfig(path string) (*config.Config, error) {
 // newLogger logs JSON when stderr is not a terminal (a service manager, a
 // container), readable text otherwise.
 func newLogger(c config.LogConfig) hclog.Logger {
+	return newLoggerTo(c, os.Stderr)
+}
+
+// newLoggerTo is newLogger writing to out, which stands for stderr (a
+// command that draws on the terminal passes a writer that makes room).
+func newLoggerTo(c config.LogConfig, out io.Writer) hclog.Logger {
 	jsonFormat := c.Format == "json" || (c.Format != "text" && !isatty.IsTerminal(os.Stderr.Fd()))
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "scimbridge",
 		Level:      hclog.LevelFromString(c.Level),
 		JSONFormat: jsonFormat,
-		Output:     os.Stderr,
+		Output:     out,
 	})
 }
 
