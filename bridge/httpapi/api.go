@@ -63,6 +63,13 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// OAuth, when set, serves each tenant's token endpoint at POST
+	// /scim/<tenant>/oauth2/token (oauth.go).
+	OAuth OAuth
+	// AuthenticationSchemes, when set, gives a tenant's
+	// authenticationSchemes for /ServiceProviderConfig; without it (or
+	// when it returns none) the Secret Token's.
+	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
 }
 
 // Defaults applied by New.
@@ -97,6 +104,8 @@ func New(o Options) http.Handler {
 		metrics:   o.Metrics,
 		health:    o.Health,
 		admin:     o.Admin,
+		oauth:     o.OAuth,
+		schemes:   o.AuthenticationSchemes,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -139,6 +148,10 @@ func New(o Options) http.Handler {
 		adm.DELETE("/queue/:id", a.adminDrop)
 	}
 
+	if a.oauth != nil {
+		e.POST("/scim/:tenant/oauth2/token", a.token)
+	}
+
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
 	for _, r := range []struct {
 		seg  string
@@ -171,6 +184,8 @@ type api struct {
 	metrics   Metrics // nil: no /metrics, nothing observed
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
+	oauth     OAuth   // nil: no token endpoint
+	schemes   func(tenant string) []scim.AuthenticationScheme
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM
