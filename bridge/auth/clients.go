@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -260,4 +262,41 @@ func secretLive(cl state.Client, id string, now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// ParseSecretValidity reads a secret lifetime as the CLI takes it: "1y",
+// "2y", "3y", a number of days ("730d") or a Go duration, 1 to 3 years.
+func ParseSecretValidity(s string) (time.Duration, error) {
+	var d time.Duration
+	switch {
+	case strings.HasSuffix(s, "y"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "y"))
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of years, e.g. 2y", s)
+		}
+		d = time.Duration(n) * year
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days, e.g. 730d", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	default:
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a validity: write 1y, 2y, 3y or a number of days such as 500d", s)
+		}
+	}
+	return d, CheckSecretValidity(d)
+}
+
+// LatestExpiry is when the client's last secret expires: the moment it
+// can no longer obtain tokens. ok is false if it has no secret.
+func (ci ClientInfo) LatestExpiry() (latest time.Time, ok bool) {
+	for _, s := range ci.Secrets {
+		if s.ExpiresAt.After(latest) {
+			latest = s.ExpiresAt
+		}
+	}
+	return latest, !latest.IsZero()
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/bridge/auth/authtest"
 )
 
 const (
@@ -22,9 +24,9 @@ func assertionClaims() jwt.MapClaims {
 	}
 }
 
-func federationFixture(t *testing.T, is *testIssuer) *fixture {
+func federationFixture(t *testing.T, is *authtest.Issuer) *fixture {
 	t.Helper()
-	fed := []Federation{{TenantID: tidA, MetadataURL: is.metadataURL(), Subject: fedSubject, Audience: fedAudience}}
+	fed := []Federation{{TenantID: tidA, MetadataURL: is.MetadataURL(), Subject: fedSubject, Audience: fedAudience}}
 	return newFixture(t, map[string]Policy{
 		"acme": {Federation: fed},
 		"beta": {ClientCredentials: true},
@@ -32,10 +34,10 @@ func federationFixture(t *testing.T, is *testIssuer) *fixture {
 }
 
 func TestFederatedAssertion(t *testing.T) {
-	is := newTestIssuer(t)
-	key := is.addKey(t, "k1", false)
+	is := authtest.NewIssuer(t)
+	key := is.AddKey(t, "k1", false)
 	f := federationFixture(t, is)
-	assertion := signRS256(t, key, "k1", assertionClaims())
+	assertion := authtest.SignRS256(t, key, "k1", assertionClaims())
 	resp, err := f.gate.Token(t.Context(), "acme", TokenRequest{GrantType: GrantClientCredentials,
 		ClientAssertionType: AssertionTypeJWTBearer, ClientAssertion: assertion})
 	require.NoError(t, err)
@@ -49,18 +51,18 @@ func TestFederatedAssertion(t *testing.T) {
 	require.NotContains(t, f.logs.String(), assertion)
 
 	// The identity removed from the configuration: its tokens stop.
-	other := newFixtureOn(t, f.path, map[string]Policy{"acme": {Federation: []Federation{{TenantID: tidA, MetadataURL: is.metadataURL(), Subject: "someone-else", Audience: fedAudience}}}})
+	other := newFixtureOn(t, f.path, map[string]Policy{"acme": {Federation: []Federation{{TenantID: tidA, MetadataURL: is.MetadataURL(), Subject: "someone-else", Audience: fedAudience}}}})
 	other.require401(t, "acme", resp.AccessToken, "no longer configured")
 }
 
 func TestFederatedAssertionHostile(t *testing.T) {
-	is := newTestIssuer(t)
-	key := is.addKey(t, "k1", false)
+	is := authtest.NewIssuer(t)
+	key := is.AddKey(t, "k1", false)
 	f := federationFixture(t, is)
 	with := func(mutate func(jwt.MapClaims)) string {
 		c := assertionClaims()
 		mutate(c)
-		return signRS256(t, key, "k1", c)
+		return authtest.SignRS256(t, key, "k1", c)
 	}
 	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, assertionClaims())
 	hs.Header["kid"] = "k1"
@@ -74,7 +76,7 @@ func TestFederatedAssertionHostile(t *testing.T) {
 		{"expired", with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "expired"},
 		{"nbf in the future", with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), "not valid yet"},
 		{"HS256", hsTok, "signing algorithm is not accepted"},
-		{"unknown kid", signRS256(t, key, "k2", assertionClaims()), "signing key is not known"},
+		{"unknown kid", authtest.SignRS256(t, key, "k2", assertionClaims()), "signing key is not known"},
 		{"not a JWT", "not-a-jwt", "not a JWT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +97,7 @@ func TestFederatedAssertionHostile(t *testing.T) {
 	requireTokenError(t, err, http.StatusBadRequest, "invalid_request", "one client authentication method")
 
 	// Entra's keys never fetched: 503, the assertion may be good.
-	is.down.Store(true)
+	is.Down.Store(true)
 	cold := federationFixture(t, is)
 	_, err = cold.gate.Token(t.Context(), "acme", TokenRequest{GrantType: GrantClientCredentials,
 		ClientAssertionType: AssertionTypeJWTBearer, ClientAssertion: with(func(jwt.MapClaims) {})})

@@ -3,16 +3,9 @@ package auth
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,82 +16,6 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/scim"
 	"github.com/scimbridge/scimbridge/bridge/state/sqlitestate"
 )
-
-// testIssuer is an OpenID issuer on loopback: a metadata document and a
-// JWKS, with keys that can be rotated and a switch that takes it down.
-type testIssuer struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	keys     map[string]*rsa.PrivateKey
-	down     atomic.Bool
-	jwksHits atomic.Int32
-}
-
-func newTestIssuer(t testing.TB) *testIssuer {
-	t.Helper()
-	is := &testIssuer{keys: map[string]*rsa.PrivateKey{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		if is.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": "test", "jwks_uri": is.srv.URL + "/keys"})
-	})
-	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
-		is.jwksHits.Add(1)
-		if is.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		is.mu.Lock()
-		defer is.mu.Unlock()
-		var keys []map[string]string
-		for kid, k := range is.keys {
-			keys = append(keys, map[string]string{
-				"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
-				"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
-				"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()),
-			})
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
-}
-
-func (is *testIssuer) metadataURL() string { return is.srv.URL + "/.well-known/openid-configuration" }
-
-// addKey publishes a new key; replace drops every other one (a rotation).
-func (is *testIssuer) addKey(t testing.TB, kid string, replace bool) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	if replace {
-		clear(is.keys)
-	}
-	is.keys[kid] = k
-	return k
-}
-
-func (is *testIssuer) key(kid string) *rsa.PrivateKey {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	return is.keys[kid]
-}
-
-// signRS256 signs claims with key under kid.
-func signRS256(t testing.TB, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	require.NoError(t, err)
-	return s
-}
 
 const (
 	tidA = "11111111-1111-1111-1111-111111111111"

@@ -118,6 +118,9 @@ type bridgeOptions struct {
 	// state is the state block in YAML flow form, e.g. a Redis with a key
 	// prefix of the test's own; empty: a SQLite file in the test's temp dir.
 	state string
+	// auth is the tenant's auth block in YAML flow form; empty: none (the
+	// Secret Token only).
+	auth string
 }
 
 // newBridgeWith is newBridge with options.
@@ -146,6 +149,9 @@ tenants:
     backend: ` + backend + `
     mapping: ` + mappingPath + `
 `
+	if o.auth != "" {
+		cfgText += "    auth: " + o.auth + "\n"
+	}
 	cfgPath := filepath.Join(dir, "bridge.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfgText), 0o600))
 	cfg, err := loadConfig(cfgPath)
