@@ -319,4 +319,3 @@ func expiryWarningOf(t *testing.T, cfg, clientID string) string {
 	require.NoError(t, err)
 	return out
 }
-
