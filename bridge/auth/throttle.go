@@ -21,8 +21,9 @@ const (
 )
 
 type throttle struct {
-	now   func() time.Time
-	mu    sync.Mutex
+	now       func() time.Time
+	base, max time.Duration
+	mu        sync.Mutex
 	fails map[string]failures
 }
 
@@ -31,7 +32,9 @@ type failures struct {
 	last time.Time
 }
 
-func newThrottle() *throttle { return &throttle{now: time.Now, fails: map[string]failures{}} }
+func newThrottle() *throttle {
+	return &throttle{now: time.Now, base: throttleBase, max: throttleMax, fails: map[string]failures{}}
+}
 
 // delay is how long an attempt for key waits before it is checked.
 func (t *throttle) delay(key string) time.Duration {
@@ -41,8 +44,8 @@ func (t *throttle) delay(key string) time.Duration {
 	if !ok || t.now().Sub(f.last) > throttleForget {
 		return 0
 	}
-	d := throttleBase << min(f.n-1, 8)
-	return min(d, throttleMax)
+	d := t.base << min(f.n-1, 8)
+	return min(d, t.max)
 }
 
 func (t *throttle) fail(key string) {
