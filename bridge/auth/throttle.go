@@ -24,7 +24,7 @@ type throttle struct {
 	now       func() time.Time
 	base, max time.Duration
 	mu        sync.Mutex
-	fails map[string]failures
+	fails     map[string]failures
 }
 
 type failures struct {
