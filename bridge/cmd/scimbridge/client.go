@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scimbridge/scimbridge/bridge"
 	"github.com/scimbridge/scimbridge/bridge/auth"
 	"github.com/scimbridge/scimbridge/bridge/config"
 )
@@ -34,10 +35,6 @@ secrets at once: add a new one, put it in Entra, then revoke the old one.`,
 			_ = c.MarkFlagRequired("client")
 		}
 	}
-	secretFlags := func(c *cobra.Command) {
-		c.Flags().StringVar(&validity, "validity", "1y", "how long the secret is valid: 1y to 3y, or days such as 500d")
-		c.Flags().StringVar(&out, "out", "", "write the client id and secret to this file (mode 0600) instead of stdout")
-	}
 	show := func(cmd *cobra.Command, cfg *config.Config, text string) error {
 		if !tenantAllowsClients(cfg, tenant) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "note: tenant %s does not accept client credentials yet; set auth.client_credentials: true in %s\n", tenant, cfg.File)
@@ -52,51 +49,51 @@ secrets at once: add a new one, put it in Entra, then revoke the old one.`,
 		_, err := io.WriteString(cmd.OutOrStdout(), text)
 		return err
 	}
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a client with its first secret",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := auth.ParseSecretValidity(validity)
-			if err != nil {
-				return err
-			}
-			return withClients(cmd.Context(), path, tenant, func(cfg *config.Config, cs *auth.Clients) error {
-				ci, secret, err := cs.Create(cmd.Context(), tenant, name, d)
+	// issuing is a command that makes a secret and shows it once.
+	issuing := func(use, short string, needClient bool, issue func(context.Context, *config.Config, *auth.Clients, time.Duration) (string, error)) *cobra.Command {
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				d, err := auth.ParseSecretValidity(validity)
 				if err != nil {
 					return err
 				}
-				return show(cmd, cfg, fmt.Sprintf("tenant: %s\ntenant_url: %s\ntoken_url: %s\nclient_id: %s\nclient_secret: %s\nsecret_id: %s\nexpires_at: %s\n",
-					tenant, cfg.TenantURL(tenant), auth.TokenURL(cfg.PublicURL, tenant), ci.ID, secret, ci.Secrets[0].ID,
-					ci.Secrets[0].ExpiresAt.Format(time.RFC3339)))
-			})
-		},
+				return withClients(cmd.Context(), path, tenant, func(cfg *config.Config, cs *auth.Clients) error {
+					text, err := issue(cmd.Context(), cfg, cs, d)
+					if err != nil {
+						return err
+					}
+					return show(cmd, cfg, text)
+				})
+			},
+		}
+		flags(c, needClient)
+		c.Flags().StringVar(&validity, "validity", "1y", "how long the secret is valid: 1y to 3y, or days such as 500d")
+		c.Flags().StringVar(&out, "out", "", "write the client id and secret to this file (mode 0600) instead of stdout")
+		return c
 	}
-	flags(create, false)
-	secretFlags(create)
+	create := issuing("create", "Create a client with its first secret", false,
+		func(ctx context.Context, cfg *config.Config, cs *auth.Clients, d time.Duration) (string, error) {
+			ci, secret, err := cs.Create(ctx, tenant, name, d)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("tenant: %s\ntenant_url: %s\ntoken_url: %s\nclient_id: %s\nclient_secret: %s\nsecret_id: %s\nexpires_at: %s\n",
+				tenant, cfg.TenantURL(tenant), auth.TokenURL(cfg.PublicURL, tenant), ci.ID, secret, ci.Secrets[0].ID,
+				ci.Secrets[0].ExpiresAt.Format(time.RFC3339)), nil
+		})
 	create.Flags().StringVar(&name, "name", "", "what the client is for, e.g. \"Entra provisioning\"")
-
-	addSecret := &cobra.Command{
-		Use:   "add-secret",
-		Short: "Give a client another secret; its other secrets keep working",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := auth.ParseSecretValidity(validity)
+	addSecret := issuing("add-secret", "Give a client another secret; its other secrets keep working", true,
+		func(ctx context.Context, cfg *config.Config, cs *auth.Clients, d time.Duration) (string, error) {
+			si, secret, err := cs.AddSecret(ctx, tenant, client, d)
 			if err != nil {
-				return err
+				return "", err
 			}
-			return withClients(cmd.Context(), path, tenant, func(cfg *config.Config, cs *auth.Clients) error {
-				si, secret, err := cs.AddSecret(cmd.Context(), tenant, client, d)
-				if err != nil {
-					return err
-				}
-				return show(cmd, cfg, fmt.Sprintf("tenant: %s\ntoken_url: %s\nclient_id: %s\nclient_secret: %s\nsecret_id: %s\nexpires_at: %s\n",
-					tenant, auth.TokenURL(cfg.PublicURL, tenant), client, secret, si.ID, si.ExpiresAt.Format(time.RFC3339)))
-			})
-		},
-	}
-	flags(addSecret, true)
-	secretFlags(addSecret)
+			return fmt.Sprintf("tenant: %s\ntoken_url: %s\nclient_id: %s\nclient_secret: %s\nsecret_id: %s\nexpires_at: %s\n",
+				tenant, auth.TokenURL(cfg.PublicURL, tenant), client, secret, si.ID, si.ExpiresAt.Format(time.RFC3339)), nil
+		})
 
 	revoke := &cobra.Command{
 		Use:   "revoke-secret",
@@ -184,17 +181,5 @@ func tenantAllowsClients(cfg *config.Config, tenant string) bool {
 }
 
 func withClients(ctx context.Context, path, tenant string, f func(*config.Config, *auth.Clients) error) error {
-	cfg, err := loadConfig(path)
-	if err != nil {
-		return err
-	}
-	if _, ok := cfg.Tenant(tenant); tenant != "" && !ok {
-		return fmt.Errorf("no tenant %q in %s", tenant, path)
-	}
-	st, err := openState(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return f(cfg, auth.NewClients(st))
+	return withTokens(ctx, path, tenant, func(cfg *config.Config, _ *bridge.Tokens, cs *auth.Clients) error { return f(cfg, cs) })
 }
