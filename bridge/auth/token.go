@@ -175,7 +175,7 @@ func (g *Gate) federatedToken(ctx context.Context, tenant string, p Policy, r To
 	if err := g.wait(ctx, key); err != nil {
 		return TokenResponse{}, unavailable()
 	}
-	var peek jwt.RegisteredClaims
+	var peek jwt.RegisteredClaims // iss and sub choose the identity
 	if _, _, err := jwt.NewParser().ParseUnverified(r.ClientAssertion, &peek); err != nil {
 		g.throttle.fail(key)
 		return TokenResponse{}, invalidClient("the client assertion is not a JWT")

@@ -319,3 +319,26 @@ func expiryWarningOf(t *testing.T, cfg, clientID string) string {
 	require.NoError(t, err)
 	return out
 }
+
+// Two replicas on one Redis: a client created through one gets a token
+// from the other, and each accepts the other's tokens (the signing key is
+// shared through the state store).
+func TestAccessTokensAcrossReplicasOnRedis(t *testing.T) {
+	block, _ := sharedRedis(t).stateBlock(t)
+	o := bridgeOptions{state: block, auth: `{ client_credentials: true }`}
+	a := newBridgeWith(t, pharosSQLite(t), e2eMapping, o)
+	b := newBridgeWith(t, pharosSQLite(t), e2eMapping, o)
+	cl, secret, err := a.app.gate.Clients().Create(context.Background(), "default", "", auth.DefaultSecretValidity)
+	require.NoError(t, err)
+	fromB := b.postToken(grant(), cl.ID, secret, "")
+	require.Equal(t, http.StatusOK, fromB.status, fromB.body)
+	fromA := a.postToken(grant(), cl.ID, secret, "")
+	require.Equal(t, http.StatusOK, fromA.status, fromA.body)
+	for name, c := range map[string]struct {
+		s   *stack
+		tok string
+	}{"b's token on a": {a, fromB.body["access_token"].(string)}, "a's token on b": {b, fromA.body["access_token"].(string)}} {
+		got := c.s.doWith("GET", "/Users", nil, "Bearer "+c.tok)
+		require.Equal(t, http.StatusOK, got.status, "%s: %s", name, got.raw)
+	}
+}
