@@ -342,3 +342,21 @@ func TestAccessTokensAcrossReplicasOnRedis(t *testing.T) {
 		require.Equal(t, http.StatusOK, got.status, "%s: %s", name, got.raw)
 	}
 }
+
+// serve's first start makes no Secret Token for a tenant that takes none.
+func TestNoFirstTokenWithoutSecretTokens(t *testing.T) {
+	s := newBridgeWith(t, pharosSQLite(t), e2eMapping, bridgeOptions{auth: `{ secret_token: false, client_credentials: true }`})
+	toks, err := s.app.tokens.List(context.Background(), "default")
+	require.NoError(t, err)
+	for _, tk := range toks { // the one newBridgeWith made
+		require.NoError(t, s.app.state.DeleteToken(context.Background(), "default", tk.ID))
+	}
+	var out strings.Builder
+	cmd := newRootCmd()
+	cmd.SetOut(&out)
+	require.NoError(t, ensureTokens(context.Background(), s.cfg, s.app.tokens, cmd))
+	toks, err = s.app.tokens.List(context.Background(), "default")
+	require.NoError(t, err)
+	require.Empty(t, toks)
+	require.Empty(t, out.String())
+}

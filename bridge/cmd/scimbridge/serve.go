@@ -281,11 +281,14 @@ func (a tenantsAdapter) Authenticate(ctx context.Context, tenant, token string) 
 	return s, nil
 }
 
-// ensureTokens gives every tenant without a token its first one and writes
-// the Tenant URLs and tokens to the 0600 token file.
+// ensureTokens gives every tenant that takes Secret Tokens and has none its
+// first one, and writes the Tenant URLs and tokens to the 0600 token file.
 func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, cmd *cobra.Command) error {
 	var b strings.Builder
 	for _, t := range cfg.Tenants {
+		if !t.Auth.SecretToken {
+			continue // it would never be accepted
+		}
 		tok, created, err := tokens.EnsureToken(ctx, t.Name)
 		if err != nil {
 			return fmt.Errorf("tenant %s: first token: %w", t.Name, err)

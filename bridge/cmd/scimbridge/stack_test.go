@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/bridge/config"
 )
 
 // repoRoot is where configs/ and bridge/scim/testdata live, seen from this
@@ -88,6 +90,7 @@ type stack struct {
 	t     testing.TB
 	srv   *httptest.Server
 	app   *app
+	cfg   *config.Config
 	token string
 	base  string // Tenant URL
 	db    *sql.DB
@@ -169,7 +172,7 @@ tenants:
 	t.Cleanup(func() { stop(); <-done })
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2"}
+	return &stack{t: t, srv: srv, app: a, cfg: cfg, token: token, base: srv.URL + "/scim/default/v2"}
 }
 
 // answer is one HTTP exchange's result.
