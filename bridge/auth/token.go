@@ -10,6 +10,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// maxLoggedID bounds how much of a presented client_id is logged.
+const maxLoggedID = 80
+
 // OAuth 2.0 names (RFC 6749 §4.4, §5.2; RFC 7523 §2.2).
 const (
 	GrantClientCredentials = "client_credentials"
@@ -61,6 +64,9 @@ func unavailable() *TokenError {
 // *TokenError.
 func (g *Gate) Token(ctx context.Context, tenant string, r TokenRequest) (TokenResponse, error) {
 	who := r.ClientID
+	if len(who) > maxLoggedID {
+		who = who[:maxLoggedID] + "…" // the caller chose it: it must not flood the log
+	}
 	if r.ClientAssertion != "" {
 		who = "(client assertion)"
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,13 @@ func TestTokenRequestRefused(t *testing.T) {
 	}
 	require.NotContains(t, f.logs.String(), secret)
 	require.Contains(t, f.logs.String(), "token request refused")
+
+	// A long client_id is logged cut short.
+	long := strings.Repeat("x", 10_000)
+	_, err = f.gate.Token(ctx, "acme", TokenRequest{GrantType: GrantClientCredentials, ClientID: long, ClientSecret: "s"})
+	requireTokenError(t, err, 401, "invalid_client", "client authentication failed")
+	require.NotContains(t, f.logs.String(), long[:maxLoggedID+1])
+	require.Contains(t, f.logs.String(), long[:maxLoggedID])
 }
 
 func TestExpiredAndRevokedSecrets(t *testing.T) {
