@@ -10,11 +10,18 @@ import (
 // Tenants holds every tenant's service and authenticates requests for them.
 type Tenants struct {
 	services map[string]*Service
-	tokens   *Tokens
+	tokens   Authenticator
+}
+
+// Authenticator checks a bearer token presented to a tenant: nil, or a
+// *scim.Error (401, or 503 when it cannot decide). *Tokens checks Secret
+// Tokens; package auth checks them and every other method a tenant allows.
+type Authenticator interface {
+	Authenticate(ctx context.Context, tenant, token string) error
 }
 
 // NewTenants builds the tenant registry.
-func NewTenants(tokens *Tokens, services ...*Service) *Tenants {
+func NewTenants(tokens Authenticator, services ...*Service) *Tenants {
 	t := &Tenants{services: map[string]*Service{}, tokens: tokens}
 	for _, s := range services {
 		t.services[s.tenant] = s

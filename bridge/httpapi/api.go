@@ -65,6 +65,13 @@ type Options struct {
 	Admin Admin
 	// Cards, when set with Admin, serves POST /admin/cards/import.
 	Cards CardImporter
+	// OAuth, when set, serves each tenant's token endpoint at POST
+	// /scim/<tenant>/oauth2/token (oauth.go).
+	OAuth OAuth
+	// AuthenticationSchemes, when set, gives a tenant's
+	// authenticationSchemes for /ServiceProviderConfig; without it (or
+	// when it returns none) the Secret Token's.
+	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
 }
 
 // Defaults applied by New.
@@ -100,6 +107,8 @@ func New(o Options) http.Handler {
 		health:    o.Health,
 		admin:     o.Admin,
 		cards:     o.Cards,
+		oauth:     o.OAuth,
+		schemes:   o.AuthenticationSchemes,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -145,6 +154,10 @@ func New(o Options) http.Handler {
 		}
 	}
 
+	if a.oauth != nil {
+		e.POST("/scim/:tenant/oauth2/token", a.token)
+	}
+
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
 	for _, r := range []struct {
 		seg  string
@@ -178,6 +191,8 @@ type api struct {
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
 	cards     CardImporter
+	oauth     OAuth // nil: no token endpoint
+	schemes   func(tenant string) []scim.AuthenticationScheme
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

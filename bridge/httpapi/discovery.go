@@ -18,7 +18,12 @@ func (a *api) serviceProviderConfig(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a.writeJSON(c, http.StatusOK, scim.ServiceProviderConfig(base))
+	var schemes []scim.AuthenticationScheme
+	if a.schemes != nil {
+		tenant, _ := pathParam(c, "tenant")
+		schemes = a.schemes(tenant)
+	}
+	a.writeJSON(c, http.StatusOK, scim.ServiceProviderConfig(base, schemes))
 }
 
 // GET /Schemas → ListResponse.

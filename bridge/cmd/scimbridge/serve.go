@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/auth"
 	"github.com/scimbridge/scimbridge/bridge/config"
 	"github.com/scimbridge/scimbridge/bridge/httpapi"
 	"github.com/scimbridge/scimbridge/bridge/metrics"
@@ -95,7 +96,7 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
-	go warnTokenExpiry(ctx, cfg, a.tokens, log)
+	go warnTokenExpiry(ctx, cfg, a.tokens, a.gate.Clients(), log)
 
 	select {
 	case err := <-errc:
@@ -189,8 +190,12 @@ func sweep(ctx context.Context, s state.Sweeper, every time.Duration, log hclog.
 // app is the wired bridge: state store, tenants' backends and services,
 // token manager and the HTTP handler. Tests build the same thing.
 type app struct {
-	state    state.Store
-	tokens   *bridge.Tokens
+	state  state.Store
+	tokens *bridge.Tokens
+	// gate authenticates every SCIM request and answers the token
+	// endpoints (authwiring.go).
+	gate     *auth.Gate
+	stopGate context.CancelFunc
 	services []*bridge.Service
 	worker   *bridge.Worker
 	handler  http.Handler
@@ -206,6 +211,10 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		return nil, err
 	}
 	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log)}
+	// The gate outlives no app: Close ends its key refreshes.
+	gctx, stopGate := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopGate = stopGate
+	a.gate = newGate(gctx, cfg, st, a.tokens, log)
 	// The services wake the worker after queueing a write; the worker is
 	// built after them, before any request arrives.
 	wake := func() {
@@ -228,15 +237,17 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Observer: a.metrics,
 	}, log)
 	a.handler = httpapi.New(httpapi.Options{
-		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
-		Logger:         log,
-		PublicURL:      cfg.PublicURL,
-		BodyLimit:      cfg.Limits.BodyBytes,
-		RequestTimeout: cfg.Limits.RequestTimeout,
-		Metrics:        a.metrics,
-		Health:         ops,
-		Admin:          ops,
-		Cards:          ops,
+		Tenants:               tenantsAdapter{bridge.NewTenants(a.gate, a.services...)},
+		Logger:                log,
+		PublicURL:             cfg.PublicURL,
+		BodyLimit:             cfg.Limits.BodyBytes,
+		RequestTimeout:        cfg.Limits.RequestTimeout,
+		Metrics:               a.metrics,
+		Health:                ops,
+		Admin:                 ops,
+		Cards:                 ops,
+		OAuth:                 oauthAdapter{a.gate},
+		AuthenticationSchemes: a.gate.Schemes,
 	})
 	return a, nil
 }
@@ -249,6 +260,9 @@ func (o lockObserver) LockWait(d time.Duration) { o.a.metrics.LockWait(d) }
 
 // Close closes the backends and the state store.
 func (a *app) Close() {
+	if a.stopGate != nil {
+		a.stopGate()
+	}
 	for _, s := range a.services {
 		_ = s.Backend().Close()
 	}
@@ -268,11 +282,14 @@ func (a tenantsAdapter) Authenticate(ctx context.Context, tenant, token string) 
 	return s, nil
 }
 
-// ensureTokens gives every tenant without a token its first one and writes
-// the Tenant URLs and tokens to the 0600 token file.
+// ensureTokens gives every tenant that takes Secret Tokens and has none its
+// first one, and writes the Tenant URLs and tokens to the 0600 token file.
 func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, cmd *cobra.Command) error {
 	var b strings.Builder
 	for _, t := range cfg.Tenants {
+		if !t.Auth.SecretToken {
+			continue // it would never be accepted
+		}
 		tok, created, err := tokens.EnsureToken(ctx, t.Name)
 		if err != nil {
 			return fmt.Errorf("tenant %s: first token: %w", t.Name, err)
@@ -312,9 +329,10 @@ func writeSecretFile(path, content string) error {
 	return f.Close()
 }
 
-// warnTokenExpiry logs a warning when a tenant's token is 30, 14 and 7
-// days from expiry (once per threshold per process), checking hourly.
-func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, log hclog.Logger) {
+// warnTokenExpiry logs a warning when a tenant's token, or an OAuth
+// client's last secret, is 30, 14 and 7 days from expiry (once per
+// threshold per process), checking hourly.
+func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, clients *auth.Clients, log hclog.Logger) {
 	warned := map[string]time.Duration{}
 	check := func() {
 		for _, t := range cfg.Tenants {
@@ -330,6 +348,26 @@ func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tok
 			warned[t.Name] = w
 			log.Warn("secret token expires soon; run `scimbridge token regenerate` and update Entra",
 				"tenant", t.Name, "expires_at", exp.UTC().Format(time.RFC3339), "days_left", int(remaining.Hours()/24))
+		}
+		for _, t := range cfg.Tenants {
+			cs, err := clients.List(ctx, t.Name)
+			if err != nil {
+				continue
+			}
+			for _, c := range cs {
+				exp, ok := c.LatestExpiry()
+				if !ok {
+					continue
+				}
+				remaining := time.Until(exp)
+				w, key := bridge.ExpiryWarning(remaining), t.Name+"\x00client\x00"+c.ID
+				if w == 0 || warned[key] == w {
+					continue
+				}
+				warned[key] = w
+				log.Warn("client secret expires soon; run `scimbridge client add-secret` and update Entra",
+					"tenant", t.Name, "client_id", c.ID, "expires_at", exp.UTC().Format(time.RFC3339), "days_left", int(remaining.Hours()/24))
+			}
 		}
 	}
 	check()
