@@ -39,6 +39,10 @@ type Options struct {
 	// Observer, when set, is told how long writes waited for their
 	// resource's lock.
 	Observer Observer
+	// AuthSchemes are the authentication schemes the tenant accepts, as
+	// /ServiceProviderConfig lists them; none means the bearer Secret
+	// Token alone.
+	AuthSchemes []scim.AuthScheme
 }
 
 // Observer receives the pipeline's events, for metrics.
@@ -60,6 +64,8 @@ type Service struct {
 	base    time.Duration
 	idemTTL time.Duration
 	wake    func()
+	// discovery is the mapping's, with the tenant's auth schemes.
+	discovery scim.Discovery
 }
 
 // NewService builds a tenant's service.
@@ -86,6 +92,7 @@ func NewService(o Options) *Service {
 		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
 		locks: newLocker(locks, o.Owner, log, o.Observer), retries: o.WriteRetries, base: o.RetryBase,
 		idemTTL: o.IdempotencyTTL, wake: o.Wake,
+		discovery: discoveryOf(o.Mapping, o.AuthSchemes),
 	}
 }
 

@@ -30,6 +30,9 @@ type Provisioner interface {
 	Patch(ctx context.Context, kind scim.Kind, id string, ops []scim.PatchOp) (scim.Resource, error)
 	// Delete answers 204.
 	Delete(ctx context.Context, kind scim.Kind, id string) error
+	// Discovery describes the tenant for /ServiceProviderConfig,
+	// /ResourceTypes and /Schemas: what its mapping stores and requires.
+	Discovery() scim.Discovery
 }
 
 // Tenants authenticates a request for a tenant and returns its Provisioner.

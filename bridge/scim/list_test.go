@@ -145,7 +145,8 @@ func TestProject(t *testing.T) {
 
 func TestDiscovery(t *testing.T) {
 	base := "https://bridge.example.com/scim/default/v2/"
-	spc := ServiceProviderConfig(base)
+	d := StandardDiscovery()
+	spc := ServiceProviderConfig(base, d)
 	require.Equal(t, true, spc["patch"].(map[string]any)["supported"])
 	require.Equal(t, MaxCount, spc["filter"].(map[string]any)["maxResults"])
 	for _, k := range []string{"bulk", "changePassword", "sort", "etag"} {
@@ -154,13 +155,13 @@ func TestDiscovery(t *testing.T) {
 	require.Equal(t, "oauthbearertoken", spc["authenticationSchemes"].([]any)[0].(map[string]any)["type"])
 	require.Equal(t, "https://bridge.example.com/scim/default/v2/ServiceProviderConfig", spc["meta"].(map[string]any)["location"])
 
-	rts := ResourceTypes(base)
+	rts := ResourceTypes(base, d)
 	require.Len(t, rts, 2)
 	require.Equal(t, "/Users", rts[0]["endpoint"])
 	require.Equal(t, SchemaEnterprise, rts[0]["schemaExtensions"].([]any)[0].(map[string]any)["schema"])
 	require.Equal(t, "/Groups", rts[1]["endpoint"])
 
-	schemas := Schemas(base)
+	schemas := Schemas(base, d)
 	require.Len(t, schemas, 3)
 	ids := []string{}
 	for _, s := range schemas {
