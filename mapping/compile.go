@@ -79,25 +79,25 @@ const (
 
 // attribute is one compiled attribute mapping.
 type attribute struct {
-	spec      *attrSpec // as written, for errors found after compiling
-	kind      scim.Kind
-	path      scim.Path // zero for a computed attribute
-	scimPath  scim.Path // the path as the mapping names it (discovery)
-	setPath   scim.Path // where ToResource writes it
-	key       string    // lookup key of path; "" when computed
-	computed  bool      // no SCIM source: toTarget builds it from attr()
-	target    string
-	match     int
-	required  bool
-	multi     bool
-	ref       scim.Kind
-	vk        valueKind
+	spec     *attrSpec // as written, for errors found after compiling
+	kind     scim.Kind
+	path     scim.Path // zero for a computed attribute
+	scimPath scim.Path // the path as the mapping names it (discovery)
+	setPath  scim.Path // where ToResource writes it
+	key      string    // lookup key of path; "" when computed
+	computed bool      // no SCIM source: toTarget builds it from attr()
+	target   string
+	match    int
+	required bool
+	multi    bool
+	ref      scim.Kind
+	vk       valueKind
 	// mutability is scim.ReadWrite, scim.ReadOnly (the directory owns
 	// it: read, never written through SCIM) or scim.Immutable (written
 	// while the target has no value, then kept: set on create).
 	mutability string
-	writeOnly bool // never read back (password)
-	workEmail bool // emails[type eq "work"].value: falls back to the primary email
+	writeOnly  bool // never read back (password)
+	workEmail  bool // emails[type eq "work"].value: falls back to the primary email
 	// readsOthers is set when toTarget calls attr(): its target value
 	// then depends on more than this attribute, so it cannot be filtered.
 	readsOthers bool

@@ -291,3 +291,15 @@ func (b *Backend) allValues(c *conn, e *goldap.Entry, attr string) ([]string, er
 		e = res.Entries[0]
 	}
 }
+
+var _ backends.ReadOnlyDriver = Driver{}
+
+// OpenReadOnly is Open for a dry run: opening an LDAP backend writes
+// nothing, and the backend returned refuses every write.
+func (Driver) OpenReadOnly(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	b, err := Open(ctx, cfg, schema, log)
+	if err != nil {
+		return nil, err
+	}
+	return backends.ReadOnly(b), nil
+}

@@ -81,9 +81,6 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
 	if c.Driver == DriverSQLite && *c.Init {
 		// The embedded default must start on a fresh clone: create the
 		// database file's directory (data/ by default).
@@ -92,6 +89,58 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 				return nil, fmt.Errorf("pharos: create the database directory: %w", err)
 			}
 		}
+	}
+	return openWith(ctx, c, ls, schema, log)
+}
+
+var _ backends.ReadOnlyDriver = Driver{}
+
+// OpenReadOnly opens the store for a dry run: init is ignored, a SQLite
+// file that does not exist is an error rather than a new empty database,
+// and the connections refuse writes themselves (SQLite's query_only,
+// PostgreSQL's default_transaction_read_only), under a backend that
+// refuses them first.
+func (Driver) OpenReadOnly(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	c, ls, err := validate(cfg, schema)
+	if err != nil {
+		return nil, err
+	}
+	off := false
+	c.Init = &off
+	switch c.Driver {
+	case DriverSQLite:
+		if path := sqlitePath(c.DSN); path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("pharos: the database %s cannot be read (%w); a dry run creates nothing: start the bridge once, or run `scimbridge pharos init`", path, err)
+			}
+		}
+		c.DSN = withParam(c.DSN, "_pragma=query_only(1)")
+	case DriverPostgres:
+		c.DSN = withParam(c.DSN, "default_transaction_read_only=on")
+	}
+	b, err := openWith(ctx, c, ls, schema, log)
+	if err != nil {
+		return nil, err
+	}
+	return backends.ReadOnly(b), nil
+}
+
+// withParam adds a query parameter to a URL-form DSN, or a keyword=value
+// pair to a PostgreSQL keyword/value one.
+func withParam(dsn, param string) string {
+	if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "file:") && strings.Contains(dsn, "=") && !strings.Contains(dsn, "?") {
+		return dsn + " " + param // host=... dbname=...
+	}
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
+}
+
+// openWith connects with a validated configuration.
+func openWith(ctx context.Context, c Config, ls layouts, schema backends.Schema, log hclog.Logger) (*Backend, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
 	}
 	db, err := openDB(c.Driver, c.DSN)
 	if err != nil {
@@ -196,10 +245,20 @@ func sqliteDSN(dsn string) string {
 
 // sqliteDir is the directory of a SQLite database file, "" when there is
 // none to create (the current directory, or an in-memory database).
-func sqliteDir(dsn string) string {
+// sqlitePath is the database file a SQLite DSN names, "" for an in-memory
+// database.
+func sqlitePath(dsn string) string {
 	path, _, _ := strings.Cut(dsn, "?")
 	path = strings.TrimPrefix(path, "file:")
-	if sqliteInMemory(dsn) || path == "" {
+	if sqliteInMemory(dsn) {
+		return ""
+	}
+	return path
+}
+
+func sqliteDir(dsn string) string {
+	path := sqlitePath(dsn)
+	if path == "" {
 		return ""
 	}
 	if dir := filepath.Dir(path); dir != "." {

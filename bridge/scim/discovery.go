@@ -51,7 +51,7 @@ type Schema struct {
 
 // AuthScheme is one entry of authenticationSchemes (RFC 7643 §5).
 type AuthScheme struct {
-	Type, Name, Description string
+	Type, Name, Description   string
 	SpecURI, DocumentationURI string
 	Primary                   bool
 }

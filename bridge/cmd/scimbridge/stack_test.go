@@ -92,6 +92,8 @@ type stack struct {
 	base  string // Tenant URL
 	db    *sql.DB
 	tg    target
+	// cfgPath is the bridge.yaml the stack was loaded from.
+	cfgPath string
 }
 
 func newStack(t testing.TB, tg target) *stack {
@@ -163,7 +165,7 @@ tenants:
 	t.Cleanup(func() { stop(); <-done })
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2"}
+	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2", cfgPath: cfgPath}
 }
 
 // answer is one HTTP exchange's result.
