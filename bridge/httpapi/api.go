@@ -66,6 +66,8 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// Reloader, when set with Admin, serves POST /admin/reload.
+	Reloader Reloader
 }
 
 // Defaults applied by New.
@@ -140,6 +142,12 @@ func New(o Options) http.Handler {
 		adm.GET("/queue/:id", a.adminJob)
 		adm.POST("/queue/:id/retry", a.adminRetry)
 		adm.DELETE("/queue/:id", a.adminDrop)
+		if o.Reloader != nil {
+			adm.POST("/reload", func(c *gin.Context) {
+				v, err := o.Reloader.Reload(c.Request.Context())
+				a.adminAnswer(c, v, err)
+			})
+		}
 	}
 
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate)

@@ -28,7 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), &cobra.Command{
+	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newReloadCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,

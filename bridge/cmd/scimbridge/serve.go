@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -75,9 +77,11 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	if err := checkStateServer(ctx, cfg, a.state, log); err != nil {
 		return err
 	}
-	if err := ensureTokens(ctx, cfg, a.tokens, cmd); err != nil {
+	if err := ensureTokens(ctx, cfg, a.tokens, cmd.OutOrStdout()); err != nil {
 		return err
 	}
+	a.reloads.out = cmd.OutOrStdout()
+	a.reloads.onSignal(ctx)
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.worker.Run(wctx) }()
@@ -198,6 +202,12 @@ type app struct {
 	// /metrics; metrics also takes the worker's and the bridge's events.
 	ops     *operator
 	metrics *metrics.Metrics
+	// tenants serves the services to the SCIM endpoints and the operator;
+	// reloads replaces them (reload.go), under mu with services.
+	tenants *bridge.Tenants
+	reloads *reloader
+	mu      sync.Mutex
+	log     hclog.Logger
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -205,30 +215,26 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log)}
-	// The services wake the worker after queueing a write; the worker is
-	// built after them, before any request arrives.
-	wake := func() {
-		if a.worker != nil {
-			a.worker.Wake()
-		}
-	}
-	for _, t := range cfg.Tenants {
-		s, err := openTenant(ctx, cfg, t, st, log, wake, lockObserver{a})
+	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log), log: log}
+	for i := range cfg.Tenants {
+		s, err := a.openService(ctx, cfg, &cfg.Tenants[i])
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
 		a.services = append(a.services, s)
 	}
+	a.tenants = bridge.NewTenants(a.tokens, a.services...)
+	a.reloads = newReloader(a, cfg, log)
 	ops := a.observability(cfg, log)
+	ops.reloads = a.reloads.view
 	a.worker = bridge.NewWorker(st, a.services, bridge.WorkerOptions{
 		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
 		BaseDelay: cfg.Queue.BaseDelay, MaxDelay: cfg.Queue.MaxDelay, Timeout: cfg.Limits.RequestTimeout,
 		Observer: a.metrics,
 	}, log)
 	a.handler = httpapi.New(httpapi.Options{
-		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
+		Tenants:        tenantsAdapter{a.tenants},
 		Logger:         log,
 		PublicURL:      cfg.PublicURL,
 		BodyLimit:      cfg.Limits.BodyBytes,
@@ -236,8 +242,17 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Metrics:        a.metrics,
 		Health:         ops,
 		Admin:          ops,
+		Reloader:       a.reloads,
 	})
 	return a, nil
+}
+
+// wake wakes the worker after a service queued a write; the worker is
+// built after the first services, before any request arrives.
+func (a *app) wake() {
+	if a.worker != nil {
+		a.worker.Wake()
+	}
 }
 
 // lockObserver forwards the services' lock waits to the app's metrics,
@@ -246,8 +261,12 @@ type lockObserver struct{ a *app }
 
 func (o lockObserver) LockWait(d time.Duration) { o.a.metrics.LockWait(d) }
 
-// Close closes the backends and the state store.
+// Close closes the backends (those replaced by a reload once they are
+// drained) and the state store.
 func (a *app) Close() {
+	if a.reloads != nil {
+		a.reloads.close()
+	}
 	for _, s := range a.services {
 		_ = s.Backend().Close()
 	}
@@ -269,7 +288,7 @@ func (a tenantsAdapter) Authenticate(ctx context.Context, tenant, token string) 
 
 // ensureTokens gives every tenant without a token its first one and writes
 // the Tenant URLs and tokens to the 0600 token file.
-func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, cmd *cobra.Command) error {
+func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, out io.Writer) error {
 	var b strings.Builder
 	for _, t := range cfg.Tenants {
 		tok, created, err := tokens.EnsureToken(ctx, t.Name)
@@ -286,7 +305,7 @@ func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens
 	if err := writeSecretFile(cfg.Tokens.File, b.String()); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "New Secret Token(s) and Tenant URL(s) written to %s (mode 0600).\nPaste them into Entra: Enterprise application > Provisioning > Admin Credentials.\n", cfg.Tokens.File)
+	fmt.Fprintf(out, "New Secret Token(s) and Tenant URL(s) written to %s (mode 0600).\nPaste them into Entra: Enterprise application > Provisioning > Admin Credentials.\n", cfg.Tokens.File)
 	return nil
 }
 
