@@ -265,3 +265,12 @@ func (readOnly) Create(context.Context, Kind, map[string][]string) (Record, erro
 func (readOnly) Modify(context.Context, Kind, string, []Change) error { return errReadOnly }
 
 func (readOnly) Delete(context.Context, Kind, string) error { return errReadOnly }
+
+// Rebinder is a Backend that can serve a changed mapping (another Schema)
+// over its own connections, so that a reload whose mapping stores other
+// attributes keeps the connection pool. The backend returned shares the
+// connections; each backend is closed on its own, and the connections
+// close with the last one.
+type Rebinder interface {
+	WithSchema(ctx context.Context, schema Schema) (Backend, error)
+}

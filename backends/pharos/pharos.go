@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -49,7 +50,14 @@ func validate(cfg backends.Config, schema backends.Schema) (Config, layouts, err
 		return c, ls, err
 	}
 	errs := c.validate()
-	var e []error
+	ls, err = validateLayouts(schema)
+	return c, ls, errors.Join(append(errs, err)...)
+}
+
+// validateLayouts checks the mapping's layouts, without any I/O.
+func validateLayouts(schema backends.Schema) (layouts, error) {
+	var ls layouts
+	var errs, e []error
 	ls.users, e = decodeLayout(backends.User, schema.Users)
 	errs = append(errs, e...)
 	ls.groups, e = decodeLayout(backends.Group, schema.Groups)
@@ -61,7 +69,7 @@ func validate(cfg backends.Config, schema backends.Schema) (Config, layouts, err
 			}
 		}
 	}
-	return c, ls, errors.Join(errs...)
+	return ls, errors.Join(errs...)
 }
 
 // Backend is an open Pharos store. It is safe for concurrent use.
@@ -71,6 +79,9 @@ type Backend struct {
 	log    hclog.Logger
 	users  *table
 	groups *table // nil when the mapping has no groups
+	// dbRefs counts the backends sharing db (WithSchema); the last Close
+	// closes it.
+	dbRefs *atomic.Int64
 }
 
 // Open validates, connects, creates the schema when configured to, and
@@ -156,7 +167,8 @@ func openWith(ctx context.Context, c Config, ls layouts, schema backends.Schema,
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	b := &Backend{db: db, pg: c.Driver == DriverPostgres, log: log.Named("pharos")}
+	b := &Backend{db: db, pg: c.Driver == DriverPostgres, log: log.Named("pharos"), dbRefs: new(atomic.Int64)}
+	b.dbRefs.Store(1)
 	if err := b.open(ctx, c, ls, schema); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -180,6 +192,11 @@ func (b *Backend) open(ctx context.Context, c Config, ls layouts, schema backend
 			}
 		}
 	}
+	return b.loadTables(ctx, ls, schema)
+}
+
+// loadTables reads the columns and unique indexes of the mapping's tables.
+func (b *Backend) loadTables(ctx context.Context, ls layouts, schema backends.Schema) error {
 	var errs []error
 	var err error
 	if b.users, err = b.loadTable(ctx, backends.User, ls.users, schema.Users); err != nil {
@@ -348,7 +365,28 @@ func (b *Backend) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (b *Backend) Close() error {
-	return b.db.Close()
+	if b.dbRefs.Add(-1) == 0 {
+		return b.db.Close()
+	}
+	return nil
+}
+
+var _ backends.Rebinder = (*Backend)(nil)
+
+// WithSchema is the backend for a changed mapping over the same database
+// pool (a reload): the layouts are checked and the tables read anew. Each
+// backend is closed on its own; the pool closes with the last.
+func (b *Backend) WithSchema(ctx context.Context, schema backends.Schema) (backends.Backend, error) {
+	ls, err := validateLayouts(schema)
+	if err != nil {
+		return nil, err
+	}
+	nb := &Backend{db: b.db, pg: b.pg, log: b.log, dbRefs: b.dbRefs}
+	if err := nb.loadTables(ctx, ls, schema); err != nil {
+		return nil, err
+	}
+	b.dbRefs.Add(1)
+	return nb, nil
 }
 
 // table returns the table of kind, or ErrUnsupported when the mapping does

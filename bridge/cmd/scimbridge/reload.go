@@ -73,7 +73,7 @@ type reloadView struct {
 	Added         []string   `json:"tenants_added,omitempty"`
 	Removed       []string   `json:"tenants_removed,omitempty"`
 	Changed       []string   `json:"tenants_changed,omitempty"`
-	// KeptBackends are tenants whose backend (and its connections) the
+	// KeptBackends are tenants whose backend connections (the pool) the
 	// last reload kept.
 	KeptBackends []string `json:"backends_kept,omitempty"`
 	// RestartNeeded names settings that changed but apply only at start.
@@ -221,6 +221,18 @@ func (r *reloader) apply(ctx context.Context) (*reloadView, error) {
 			v.KeptBackends = append(v.KeptBackends, t.Name)
 			continue
 		}
+		if rb, ok := prevBackend(prevS).(backends.Rebinder); ok && existed && sameBackend(prevT, &t) {
+			// The mapping stores other attributes over the same
+			// connection settings: a backend for it that shares the pool.
+			be, err := rb.WithSchema(ctx, t.Mapping.Schema())
+			if err != nil {
+				return fail(fmt.Errorf("tenant %s: %w", t.Name, err))
+			}
+			opened = append(opened, be)
+			next = append(next, a.newService(cfg, &t, be))
+			v.KeptBackends = append(v.KeptBackends, t.Name)
+			continue
+		}
 		s, err := a.openService(ctx, cfg, &t)
 		if err != nil {
 			return fail(err)
@@ -248,6 +260,14 @@ func (r *reloader) apply(ctx context.Context) (*reloadView, error) {
 		}
 	}
 	return v, nil
+}
+
+// prevBackend is s's backend, nil without a service.
+func prevBackend(s *bridge.Service) backends.Backend {
+	if s == nil {
+		return nil
+	}
+	return s.Backend()
 }
 
 // retire closes a replaced backend once whatever may still use it has had

@@ -221,6 +221,21 @@ func TestReloadTenantsAndBackends(t *testing.T) {
 	schema := s.must(200, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", nil)
 	require.Contains(t, schema.raw, "Required by this bridge: title")
 
+	// A mapping that stores another attribute: a backend for it over the
+	// same pool (the Pharos backend's WithSchema).
+	edit(t, s.mappingPath, "    - scim: title\n", "    - scim: nickName\n      target: deprovisioned\n    - scim: title\n")
+	st, body = s.reload()
+	require.Equal(t, http.StatusOK, st, "%v", body)
+	require.Equal(t, []any{"default"}, body["backends_kept"])
+	rebound := s.app.currentServices()[0]
+	require.True(t, rebound.Backend() != now.Backend())
+	a = s.must(400, "POST", "/Users", fixture(t, "create-user"))
+	body2 := fixture(t, "create-user")
+	body2["title"], body2["nickName"] = "T", "nick"
+	id := s.must(201, "POST", "/Users", body2).body["id"].(string)
+	require.Equal(t, "nick", s.row("SELECT deprovisioned FROM users WHERE id = ?", id)["deprovisioned"])
+	now = rebound
+
 	// A second tenant, and a changed connection setting for the first.
 	cfg, err := os.ReadFile(s.cfgPath)
 	require.NoError(t, err)
