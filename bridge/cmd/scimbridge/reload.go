@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -381,4 +382,64 @@ func (a *app) openService(ctx context.Context, cfg *config.Config, t *config.Ten
 // newService builds a tenant's service over an open backend.
 func (a *app) newService(cfg *config.Config, t *config.Tenant, be backends.Backend) *bridge.Service {
 	return newTenantService(cfg, t, be, a.state, a.log, a.wake, lockObserver{a})
+}
+
+// watch reloads when the configuration file or a mapping file changes
+// (serve --watch), checking their size and modification time every
+// interval; a change is applied once the files have stayed the same for
+// one more interval, so that an editor's save in several writes is
+// reloaded once. A polled stat needs no inotify and sees files replaced by
+// rename (how editors and configuration tools save).
+func (r *reloader) watch(ctx context.Context, every time.Duration) {
+	seen := r.fileStamps() // from when watch returns
+	go func() {
+		pending := false
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := r.fileStamps()
+			switch {
+			case !maps.Equal(now, seen):
+				seen, pending = now, true
+			case pending:
+				pending = false
+				r.log.Info("configuration files changed; reloading")
+				rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+				_, _ = r.Reload(rctx)
+				cancel()
+				seen = r.fileStamps() // a reload may add or drop mapping files
+			}
+		}
+	}()
+}
+
+// fileStamp is what watch compares of a file.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+	missing bool
+}
+
+// fileStamps stamps the configuration file and the mappings in force.
+func (r *reloader) fileStamps() map[string]fileStamp {
+	cfg := r.app.ops.config()
+	files := []string{cfg.File}
+	for _, t := range cfg.Tenants {
+		files = append(files, t.MappingPath)
+	}
+	out := make(map[string]fileStamp, len(files))
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			out[f] = fileStamp{missing: true}
+			continue
+		}
+		out[f] = fileStamp{size: fi.Size(), modTime: fi.ModTime()}
+	}
+	return out
 }

@@ -300,3 +300,22 @@ func TestReloadSignalCLIAndHooks(t *testing.T) {
 	_, err = run(t, "reload", "--url", s.srv.URL)
 	require.ErrorContains(t, err, "no admin token")
 }
+
+// TestReloadWatch: serve --watch reloads once a changed mapping file has
+// settled, and a refused one leaves the old configuration serving.
+func TestReloadWatch(t *testing.T) {
+	s := newReloadStack(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.app.reloads.watch(ctx, 20*time.Millisecond)
+
+	edit(t, s.mappingPath, "    - scim: title\n      target: title\n", "    - scim: title\n      target: title\n      required: true\n")
+	require.Eventually(t, func() bool { return s.app.reloads.view().Generation == 2 }, 10*time.Second, 10*time.Millisecond)
+	s.must(400, "POST", "/Users", fixture(t, "create-user"))
+
+	edit(t, s.mappingPath, "      required: true\n", "      required: maybe\n")
+	require.Eventually(t, func() bool { return s.app.reloads.view().Failures == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Contains(t, s.app.reloads.view().LastError, "must be true or false")
+	require.Equal(t, 2, s.app.reloads.view().Generation)
+	s.must(400, "POST", "/Users", fixture(t, "create-user"))
+}

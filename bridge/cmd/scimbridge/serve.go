@@ -29,6 +29,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var path, pprofAddr string
+	var watch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve SCIM 2.0 for every configured tenant",
@@ -37,7 +38,9 @@ func newServeCmd() *cobra.Command {
 On first start, a tenant without a Secret Token gets one: the Tenant URL and
 the token are written to the file named by tokens.file (mode 0600), and its
 path is printed; the token never goes to the log. SIGTERM or SIGINT drains
-in-flight requests and stops cleanly.
+in-flight requests and stops cleanly. SIGHUP (or scimbridge reload) reloads
+the configuration and every mapping without a restart; --watch 2s also
+reloads when one of those files changes.
 
 --pprof 127.0.0.1:6060 serves Go's profiles (net/http/pprof, under
 /debug/pprof/) on a listener of their own, never on the SCIM listener, and
@@ -47,15 +50,16 @@ Off by default. go tool pprof http://127.0.0.1:6060/debug/pprof/profile`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, path, pprofAddr, cmd)
+			return serve(ctx, path, pprofAddr, watch, cmd)
 		},
 	}
 	configFlag(cmd, &path)
+	cmd.Flags().DurationVar(&watch, "watch", 0, "reload when the configuration or a mapping file changes, checking every DURATION (e.g. 2s); off by default")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) and turn on block and mutex profiling")
 	return cmd
 }
 
-func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) error {
+func serve(ctx context.Context, path, pprofAddr string, watch time.Duration, cmd *cobra.Command) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -82,6 +86,9 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	}
 	a.reloads.out = cmd.OutOrStdout()
 	a.reloads.onSignal(ctx)
+	if watch > 0 {
+		a.reloads.watch(ctx, watch)
+	}
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.worker.Run(wctx) }()
