@@ -155,7 +155,7 @@ func (b *schemaBuilder) addMapped(kind scim.Kind, a *attribute) {
 	}
 	if a.match > 0 {
 		// Natural keys: unique in the target, compared as the targets
-		// fold them (docs/design.md §3, "Identity").
+		// fold them (docs/design.md §4).
 		leaf.Uniqueness, leaf.CaseExact = "server", false
 		if leaf != top {
 			top.Uniqueness = "server"

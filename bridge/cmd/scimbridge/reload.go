@@ -24,7 +24,7 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
-// Reloading the configuration without a restart (docs/design.md §6,
+// Reloading the configuration without a restart (docs/design.md §7,
 // "Reload"): SIGHUP, POST /admin/reload and `scimbridge reload` all end in
 // reloader.Reload. The new configuration is loaded and checked completely,
 // by the loader `mapping check` uses; only when it is valid, and every
