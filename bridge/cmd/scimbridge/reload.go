@@ -113,9 +113,7 @@ func (r *reloader) onSignal(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-				_, _ = r.Reload(rctx)
-				cancel()
+				r.reloadIn(ctx)
 			}
 		}
 	}()
@@ -123,6 +121,14 @@ func (r *reloader) onSignal(ctx context.Context) {
 
 // reloadTimeout bounds the opening of the new backends.
 const reloadTimeout = 30 * time.Second
+
+// reloadIn is a reload nobody waits for (a signal, a watched file): its
+// result is in the log, the metrics and /admin/status.
+func (r *reloader) reloadIn(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	_, _ = r.Reload(rctx)
+}
 
 // Reload loads the configuration file again and, when it is valid,
 // applies it. A refused configuration is a *scim.Error 422 listing every
@@ -409,9 +415,7 @@ func (r *reloader) watch(ctx context.Context, every time.Duration) {
 			case pending:
 				pending = false
 				r.log.Info("configuration files changed; reloading")
-				rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-				_, _ = r.Reload(rctx)
-				cancel()
+				r.reloadIn(ctx)
 				seen = r.fileStamps() // a reload may add or drop mapping files
 			}
 		}
