@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/bridge/scim"
@@ -206,20 +207,15 @@ func addSub(top, sub *scim.Attribute) *scim.Attribute {
 	return c
 }
 
-// copyDef copies an attribute definition without its sub-attributes: the
-// mapping adds those it stores.
+// copyDef copies an attribute definition without its sub-attributes (the
+// mapping adds those it stores). A "type" sub-attribute starts with no
+// canonical values: the mapping's value filters name the types it stores.
 func copyDef(def *scim.Attribute) *scim.Attribute {
 	c := *def
 	c.SubAttributes = nil
-	c.CanonicalValues = nil
-	if def.Type == scim.TypeString || def.Type == scim.TypeReference {
-		c.CanonicalValues = append([]string(nil), def.CanonicalValues...)
-		if len(c.CanonicalValues) == 0 {
-			c.CanonicalValues = nil
-		}
-	}
+	c.CanonicalValues = slices.Clone(def.CanonicalValues)
+	c.ReferenceTypes = slices.Clone(def.ReferenceTypes)
 	if def.Name == "type" {
-		// The mapping's filters name the types it stores.
 		c.CanonicalValues = nil
 	}
 	return &c

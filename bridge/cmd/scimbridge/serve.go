@@ -106,7 +106,7 @@ func serve(ctx context.Context, path, pprofAddr string, watch time.Duration, cmd
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
-	go warnTokenExpiry(ctx, cfg, a.tokens, log)
+	go warnTokenExpiry(ctx, a.ops.config, a.tokens, log)
 
 	select {
 	case err := <-errc:
@@ -338,11 +338,12 @@ func writeSecretFile(path, content string) error {
 }
 
 // warnTokenExpiry logs a warning when a tenant's token is 30, 14 and 7
-// days from expiry (once per threshold per process), checking hourly.
-func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, log hclog.Logger) {
+// days from expiry (once per threshold per process), checking hourly the
+// tenants of the configuration in force (cfg, which a reload changes).
+func warnTokenExpiry(ctx context.Context, cfg func() *config.Config, tokens *bridge.Tokens, log hclog.Logger) {
 	warned := map[string]time.Duration{}
 	check := func() {
-		for _, t := range cfg.Tenants {
+		for _, t := range cfg().Tenants {
 			exp, ok, err := tokens.Expiry(ctx, t.Name)
 			if err != nil || !ok {
 				continue
