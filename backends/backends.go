@@ -292,3 +292,38 @@ func (e *ConflictError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// ReadOnlyDriver is a Driver that can open a backend which writes nothing,
+// not even at open: no database file, schema or table is created whatever
+// the configuration says (`scimbridge mapping test`, a dry run, uses it).
+// The backend it returns refuses every write with ErrUnsupported.
+type ReadOnlyDriver interface {
+	Driver
+	OpenReadOnly(ctx context.Context, cfg Config, schema Schema, log hclog.Logger) (Backend, error)
+}
+
+// ReadOnly wraps b so that Create, Modify and Delete fail with
+// ErrUnsupported before reaching the target: a dry run that calls one by
+// mistake fails instead of writing.
+func ReadOnly(b Backend) Backend { return readOnly{b} }
+
+type readOnly struct{ Backend }
+
+var errReadOnly = fmt.Errorf("%w: this backend was opened read-only (a dry run writes nothing)", ErrUnsupported)
+
+func (readOnly) Create(context.Context, Kind, map[string][]string) (Record, error) {
+	return Record{}, errReadOnly
+}
+
+func (readOnly) Modify(context.Context, Record, []Change) error { return errReadOnly }
+
+func (readOnly) Delete(context.Context, Kind, string) error { return errReadOnly }
+
+// Rebinder is a Backend that can serve a changed mapping (another Schema)
+// over its own connections, so that a reload whose mapping stores other
+// attributes keeps the connection pool. The backend returned shares the
+// connections; each backend is closed on its own, and the connections
+// close with the last one.
+type Rebinder interface {
+	WithSchema(ctx context.Context, schema Schema) (Backend, error)
+}

@@ -60,6 +60,8 @@ type Service struct {
 	base    time.Duration
 	idemTTL time.Duration
 	wake    func()
+	// discovery is the mapping's, with the tenant's auth schemes.
+	discovery scim.Discovery
 }
 
 // NewService builds a tenant's service.
@@ -86,6 +88,7 @@ func NewService(o Options) *Service {
 		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
 		locks: newLocker(locks, o.Owner, log, o.Observer), retries: o.WriteRetries, base: o.RetryBase,
 		idemTTL: o.IdempotencyTTL, wake: o.Wake,
+		discovery: discoveryOf(o.Mapping),
 	}
 }
 

@@ -330,16 +330,15 @@ func memberIDs(raw any) ([]string, error) {
 
 // CheckRequired checks that every attribute the mapping marks required has
 // a value in r (after the same conversion ToAttrs applies). A missing one
-// gives *scim.Error 400 invalidValue naming it, e.g. `attribute
-// emails[type eq "work"].value (mail) is required`; when several are
-// missing, each is named.
+// gives *scim.Error 400 invalidValue naming it and the Entra attribute to
+// map (requiredDetail); when several are missing, each is named.
 func (m *Mapping) CheckRequired(kind scim.Kind, r scim.Resource) error {
 	km, err := m.kindMap(kind)
 	if err != nil {
 		return err
 	}
 	rd := &reader{km: km, r: r}
-	var missing []string
+	var missing []*attribute
 	for _, a := range km.attrs {
 		if !a.required {
 			continue
@@ -349,13 +348,22 @@ func (m *Mapping) CheckRequired(kind scim.Kind, r scim.Resource) error {
 			return err
 		}
 		if len(vals) == 0 {
-			missing = append(missing, "attribute "+a.label()+" is required")
+			missing = append(missing, a)
 		}
 	}
-	if len(missing) > 0 {
-		return scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "%s", strings.Join(missing, "; "))
+	return requiredError(missing)
+}
+
+// requiredError is the one 400 for required attributes without a value.
+func requiredError(missing []*attribute) error {
+	if len(missing) == 0 {
+		return nil
 	}
-	return nil
+	details := make([]string, len(missing))
+	for i, a := range missing {
+		details[i] = a.requiredDetail()
+	}
+	return scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "%s", strings.Join(details, "; "))
 }
 
 // ToResource builds the canonical SCIM resource of a target record:

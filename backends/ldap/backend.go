@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
@@ -46,7 +47,8 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN}
+	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN, poolRefs: new(atomic.Int64)}
+	b.poolRefs.Store(1)
 	switch c.PermissiveModify {
 	case permissiveAuto:
 		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, false, "")}
@@ -61,6 +63,14 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 
 func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, *kindLayout, error) {
 	c, errs := decodeConfig(raw)
+	users, groups, err := compileLayouts(c, schema)
+	return c, users, groups, errors.Join(append(errs, err)...)
+}
+
+// compileLayouts compiles the mapping's layouts against a decoded
+// configuration.
+func compileLayouts(c Config, schema backends.Schema) (*kindLayout, *kindLayout, error) {
+	var errs []error
 	base, _ := goldap.ParseDN(c.BaseDN)
 	users, uerrs := compileLayout(backends.User, schema.Users, base, c.BaseDN)
 	groups, gerrs := compileLayout(backends.Group, schema.Groups, base, c.BaseDN)
@@ -73,7 +83,7 @@ func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, 
 		(within(users.searchBaseDN, groups.searchBaseDN) || within(groups.searchBaseDN, users.searchBaseDN)) {
 		errs = append(errs, errors.New("ldap: users.target and groups.target select the same entries (same filter, nested search bases): give them different objectClasses or filters"))
 	}
-	return c, users, groups, errors.Join(errs...)
+	return users, groups, errors.Join(errs...)
 }
 
 // Backend is a directory reached over LDAP: OpenLDAP, 389 DS, AD LDS or
@@ -92,6 +102,10 @@ type Backend struct {
 
 	dseMu sync.Mutex
 	dse   *serverInfo // the root DSE, read on first need; nil until then
+
+	// poolRefs counts the backends sharing pool (WithSchema); the last
+	// Close closes it.
+	poolRefs *atomic.Int64
 }
 
 var (
@@ -126,8 +140,26 @@ func (b *Backend) RoundTrips() RoundTrips {
 
 // Close closes every connection; operations in flight finish first.
 func (b *Backend) Close() error {
-	b.pool.close()
+	if b.poolRefs.Add(-1) == 0 {
+		b.pool.close()
+	}
 	return nil
+}
+
+var _ backends.Rebinder = (*Backend)(nil)
+
+// WithSchema is the backend for a changed mapping over the same
+// connections (a reload): the layouts are compiled anew, the pool, its
+// binds and its limits are shared. Each backend is closed on its own; the
+// pool closes with the last.
+func (b *Backend) WithSchema(_ context.Context, schema backends.Schema) (backends.Backend, error) {
+	users, groups, err := compileLayouts(b.cfg, schema)
+	if err != nil {
+		return nil, err
+	}
+	b.poolRefs.Add(1)
+	return &Backend{cfg: b.cfg, users: users, groups: groups, pool: b.pool, log: b.log, baseDN: b.baseDN,
+		permissive: b.permissive, poolRefs: b.poolRefs}, nil
 }
 
 // Get reads one record by its id, through an equality filter on the id
@@ -286,4 +318,16 @@ func (b *Backend) allValues(c *conn, e *goldap.Entry, attr string) ([]string, er
 		}
 		e = res.Entries[0]
 	}
+}
+
+var _ backends.ReadOnlyDriver = Driver{}
+
+// OpenReadOnly is Open for a dry run: opening an LDAP backend writes
+// nothing, and the backend returned refuses every write.
+func (Driver) OpenReadOnly(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	b, err := Open(ctx, cfg, schema, log)
+	if err != nil {
+		return nil, err
+	}
+	return backends.ReadOnly(b), nil
 }

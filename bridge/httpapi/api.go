@@ -30,6 +30,9 @@ type Provisioner interface {
 	Patch(ctx context.Context, kind scim.Kind, id string, ops []scim.PatchOp) (scim.Resource, error)
 	// Delete answers 204.
 	Delete(ctx context.Context, kind scim.Kind, id string) error
+	// Discovery describes the tenant for /ServiceProviderConfig,
+	// /ResourceTypes and /Schemas: what its mapping stores and requires.
+	Discovery() scim.Discovery
 }
 
 // Tenants authenticates a request for a tenant and returns its Provisioner.
@@ -72,6 +75,8 @@ type Options struct {
 	// authenticationSchemes for /ServiceProviderConfig; without it (or
 	// when it returns none) the Secret Token's.
 	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
+	// Reloader, when set with Admin, serves POST /admin/reload.
+	Reloader Reloader
 }
 
 // Defaults applied by New.
@@ -149,6 +154,12 @@ func New(o Options) http.Handler {
 		adm.GET("/queue/:id", a.adminJob)
 		adm.POST("/queue/:id/retry", a.adminRetry)
 		adm.DELETE("/queue/:id", a.adminDrop)
+		if o.Reloader != nil {
+			adm.POST("/reload", func(c *gin.Context) {
+				v, err := o.Reloader.Reload(c.Request.Context())
+				a.adminAnswer(c, v, err)
+			})
+		}
 		if a.cards != nil {
 			adm.POST("/cards/import", a.adminImportCards)
 		}

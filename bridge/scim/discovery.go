@@ -1,6 +1,9 @@
 package scim
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Discovery schema URNs (RFC 7643 §5-§7).
 const (
@@ -8,6 +11,43 @@ const (
 	SchemaResourceType          = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 	SchemaSchema                = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 )
+
+// Discovery is what one tenant's discovery endpoints (RFC 7644 §4)
+// describe. The bridge builds it from the tenant's compiled mapping, so that
+// /Schemas says exactly what the tenant stores and requires (docs/design.md
+// §3, "Discovery"); StandardDiscovery is the whole of RFC 7643 for code that
+// has no mapping.
+type Discovery struct {
+	// Resources are the resource types served, User first.
+	Resources []ResourceType
+	// MaxResults is filter.maxResults; 0 means MaxCount.
+	MaxResults int
+	// AuthenticationSchemes are the schemes the tenant accepts; none means
+	// the bearer Secret Token alone.
+	AuthenticationSchemes []AuthenticationScheme
+}
+
+// ResourceType is one resource type (RFC 7643 §6) with its schemas.
+type ResourceType struct {
+	Kind        Kind // also its id and name
+	Endpoint    string
+	Description string
+	Schema      Schema
+	Extensions  []Extension
+}
+
+// Extension is a schema extension of a resource type.
+type Extension struct {
+	Schema Schema
+	// Required is true when the extension holds a required attribute.
+	Required bool
+}
+
+// Schema is one schema definition (RFC 7643 §7).
+type Schema struct {
+	ID, Name, Description string
+	Attributes            []*Attribute
+}
 
 // AuthenticationScheme is one entry of ServiceProviderConfig's
 // authenticationSchemes (RFC 7643 §5): a way the tenant accepts to be
@@ -40,14 +80,31 @@ func (s AuthenticationScheme) json() map[string]any {
 	return m
 }
 
+// StandardDiscovery describes every attribute of RFC 7643's User, Group
+// and EnterpriseUser schemas.
+func StandardDiscovery() Discovery {
+	return Discovery{Resources: []ResourceType{
+		{Kind: User, Endpoint: "/Users", Description: "User Account",
+			Schema:     Schema{ID: SchemaUser, Name: "User", Description: "User Account", Attributes: userAttributes},
+			Extensions: []Extension{{Schema: Schema{ID: SchemaEnterprise, Name: "EnterpriseUser", Description: "Enterprise User", Attributes: enterpriseAttributes}}}},
+		{Kind: Group, Endpoint: "/Groups", Description: "Group",
+			Schema: Schema{ID: SchemaGroup, Name: "Group", Description: "Group", Attributes: groupAttributes}},
+	}}
+}
+
 // ServiceProviderConfig is the /ServiceProviderConfig answer (RFC 7643
 // §5). It declares only what the bridge does: PATCH and filtering yes;
 // bulk, changePassword, sort and ETags no (docs/entra.md §2.20: never
 // require If-Match). baseURL is the tenant's SCIM base, e.g.
-// https://host/scim/default/v2; schemes are what the tenant accepts, the
-// first one primary (none: the Secret Token's).
-func ServiceProviderConfig(baseURL string, schemes []AuthenticationScheme) map[string]any {
+// https://host/scim/default/v2. The tenant's authentication schemes come
+// first-primary (none: the Secret Token's).
+func ServiceProviderConfig(baseURL string, d Discovery) map[string]any {
 	base := strings.TrimRight(baseURL, "/")
+	maxResults := d.MaxResults
+	if maxResults <= 0 {
+		maxResults = MaxCount
+	}
+	schemes := d.AuthenticationSchemes
 	if len(schemes) == 0 {
 		schemes = []AuthenticationScheme{SecretTokenScheme}
 	}
@@ -61,7 +118,7 @@ func ServiceProviderConfig(baseURL string, schemes []AuthenticationScheme) map[s
 		"documentationUri":      "https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups",
 		"patch":                 map[string]any{"supported": true},
 		"bulk":                  map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":                map[string]any{"supported": true, "maxResults": MaxCount},
+		"filter":                map[string]any{"supported": true, "maxResults": maxResults},
 		"changePassword":        map[string]any{"supported": false},
 		"sort":                  map[string]any{"supported": false},
 		"etag":                  map[string]any{"supported": false},
@@ -73,61 +130,65 @@ func ServiceProviderConfig(baseURL string, schemes []AuthenticationScheme) map[s
 	}
 }
 
-// ResourceTypes is the /ResourceTypes list (RFC 7643 §6): User at /Users
-// with the enterprise extension, Group at /Groups.
-func ResourceTypes(baseURL string) []map[string]any {
+// ResourceTypes is the /ResourceTypes list (RFC 7643 §6): each resource
+// type with the extensions it serves in schemaExtensions.
+func ResourceTypes(baseURL string, d Discovery) []map[string]any {
 	base := strings.TrimRight(baseURL, "/")
-	return []map[string]any{
-		{
+	out := make([]map[string]any, 0, len(d.Resources))
+	for _, rt := range d.Resources {
+		m := map[string]any{
 			"schemas":     []any{SchemaResourceType},
-			"id":          "User",
-			"name":        "User",
-			"endpoint":    "/Users",
-			"description": "User Account",
-			"schema":      SchemaUser,
-			"schemaExtensions": []any{map[string]any{
-				"schema":   SchemaEnterprise,
-				"required": false,
-			}},
-			"meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/User"},
-		},
-		{
-			"schemas":     []any{SchemaResourceType},
-			"id":          "Group",
-			"name":        "Group",
-			"endpoint":    "/Groups",
-			"description": "Group",
-			"schema":      SchemaGroup,
-			"meta":        map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/Group"},
-		},
+			"id":          string(rt.Kind),
+			"name":        string(rt.Kind),
+			"endpoint":    rt.Endpoint,
+			"description": rt.Description,
+			"schema":      rt.Schema.ID,
+			"meta":        map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + string(rt.Kind)},
+		}
+		if len(rt.Extensions) > 0 {
+			exts := make([]any, 0, len(rt.Extensions))
+			for _, e := range rt.Extensions {
+				exts = append(exts, map[string]any{"schema": e.Schema.ID, "required": e.Required})
+			}
+			m["schemaExtensions"] = exts
+		}
+		out = append(out, m)
 	}
+	return out
 }
 
-// Schemas is the /Schemas list (RFC 7643 §7, §8.7): User, Group and
-// EnterpriseUser, generated from the same tables that canonicalise input,
-// with no null values and camelCase characteristic values as Entra
-// requires (docs/entra.md §2.19).
-func Schemas(baseURL string) []map[string]any {
+// Schemas is the /Schemas list (RFC 7643 §7, §8.7): every core schema,
+// then every extension, with no null values and camelCase characteristic
+// values as Entra requires (docs/entra.md §2.19).
+func Schemas(baseURL string, d Discovery) []map[string]any {
 	base := strings.TrimRight(baseURL, "/")
-	schema := func(id, name, desc string, attrs []*Attribute) map[string]any {
-		list := make([]any, 0, len(attrs))
-		for _, a := range attrs {
-			list = append(list, attributeJSON(a))
+	var list []Schema
+	for _, rt := range d.Resources {
+		list = append(list, rt.Schema)
+	}
+	for _, rt := range d.Resources {
+		for _, e := range rt.Extensions {
+			if !slices.ContainsFunc(list, func(s Schema) bool { return strings.EqualFold(s.ID, e.Schema.ID) }) {
+				list = append(list, e.Schema)
+			}
 		}
-		return map[string]any{
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, s := range list {
+		attrs := make([]any, 0, len(s.Attributes))
+		for _, a := range s.Attributes {
+			attrs = append(attrs, attributeJSON(a))
+		}
+		out = append(out, map[string]any{
 			"schemas":     []any{SchemaSchema},
-			"id":          id,
-			"name":        name,
-			"description": desc,
-			"attributes":  list,
-			"meta":        map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + id},
-		}
+			"id":          s.ID,
+			"name":        s.Name,
+			"description": s.Description,
+			"attributes":  attrs,
+			"meta":        map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + s.ID},
+		})
 	}
-	return []map[string]any{
-		schema(SchemaUser, "User", "User Account", userAttributes),
-		schema(SchemaGroup, "Group", "Group", groupAttributes),
-		schema(SchemaEnterprise, "EnterpriseUser", "Enterprise User", enterpriseAttributes),
-	}
+	return out
 }
 
 // attributeJSON renders one attribute definition (RFC 7643 §7).

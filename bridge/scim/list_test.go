@@ -145,7 +145,8 @@ func TestProject(t *testing.T) {
 
 func TestDiscovery(t *testing.T) {
 	base := "https://bridge.example.com/scim/default/v2/"
-	spc := ServiceProviderConfig(base, nil)
+	d := StandardDiscovery()
+	spc := ServiceProviderConfig(base, d)
 	require.Equal(t, true, spc["patch"].(map[string]any)["supported"])
 	require.Equal(t, MaxCount, spc["filter"].(map[string]any)["maxResults"])
 	for _, k := range []string{"bulk", "changePassword", "sort", "etag"} {
@@ -156,21 +157,21 @@ func TestDiscovery(t *testing.T) {
 	require.Equal(t, "https://bridge.example.com/scim/default/v2/ServiceProviderConfig", spc["meta"].(map[string]any)["location"])
 
 	// A tenant's own schemes, the first primary, the others not.
-	two := ServiceProviderConfig(base, []AuthenticationScheme{
+	two := ServiceProviderConfig(base, Discovery{AuthenticationSchemes: []AuthenticationScheme{
 		{Type: "oauthbearertoken", Name: "first"}, {Type: "oauth2", Name: "second", SpecURI: "https://www.rfc-editor.org/info/rfc6749"},
-	})["authenticationSchemes"].([]any)
+	}})["authenticationSchemes"].([]any)
 	require.Len(t, two, 2)
 	require.Equal(t, map[string]any{"type": "oauthbearertoken", "name": "first", "description": "", "primary": true}, two[0])
 	require.Equal(t, map[string]any{"type": "oauth2", "name": "second", "description": "", "primary": false,
 		"specUri": "https://www.rfc-editor.org/info/rfc6749"}, two[1])
 
-	rts := ResourceTypes(base)
+	rts := ResourceTypes(base, d)
 	require.Len(t, rts, 2)
 	require.Equal(t, "/Users", rts[0]["endpoint"])
 	require.Equal(t, SchemaEnterprise, rts[0]["schemaExtensions"].([]any)[0].(map[string]any)["schema"])
 	require.Equal(t, "/Groups", rts[1]["endpoint"])
 
-	schemas := Schemas(base)
+	schemas := Schemas(base, d)
 	require.Len(t, schemas, 3)
 	ids := []string{}
 	for _, s := range schemas {

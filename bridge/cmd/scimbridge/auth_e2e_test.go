@@ -354,7 +354,7 @@ func TestNoFirstTokenWithoutSecretTokens(t *testing.T) {
 	var out strings.Builder
 	cmd := newRootCmd()
 	cmd.SetOut(&out)
-	require.NoError(t, ensureTokens(context.Background(), s.cfg, s.app.tokens, cmd))
+	require.NoError(t, ensureTokens(context.Background(), s.cfg, s.app.tokens, cmd.OutOrStdout()))
 	toks, err = s.app.tokens.List(context.Background(), "default")
 	require.NoError(t, err)
 	require.Empty(t, toks)

@@ -28,7 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newTokenCmd(), newClientCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newCardsCmd(), &cobra.Command{
+	root.AddCommand(newServeCmd(), newTokenCmd(), newClientCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newCardsCmd(), newReloadCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
