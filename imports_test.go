@@ -42,6 +42,15 @@ var packageRules = map[string]packageRule{
 	"bridge/scim":  {},
 	"backends":     {},
 	"bridge/state": {},
+	// What the binary knows about its own build.
+	"bridge/buildinfo": {},
+	// TLS from files that change; its tests make certificates with
+	// tlstest, which the end-to-end tests use too.
+	"bridge/tlsreload":         {tests: []string{"bridge/tlsreload/tlstest"}},
+	"bridge/tlsreload/tlstest": {},
+	// Request rates and concurrency caps; the HTTP layer reaches them
+	// through an interface of its own.
+	"bridge/limits": {},
 
 	// mapping translates between the two vocabularies and knows nothing
 	// else.

@@ -23,6 +23,7 @@ eval "$(scripts/slapd-start.sh)"
 eval "$(scripts/redis-start.sh)"
 eval "$(scripts/389ds-start.sh)"
 eval "$(scripts/samba-start.sh)"
+scripts/tools-install.sh
 
 go vet ./...
 go test -race -count=1 -timeout 30m ./...

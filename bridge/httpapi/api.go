@@ -77,6 +77,14 @@ type Options struct {
 	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
 	// Reloader, when set with Admin, serves POST /admin/reload.
 	Reloader Reloader
+	// Limiter, when set, admits each authenticated SCIM request (rate and
+	// concurrency limits); without it every request runs.
+	Limiter Limiter
+	// TrustedProxies are the reverse proxies (IP addresses, CIDR ranges)
+	// whose X-Forwarded-For (or X-Real-IP) names the client in the access
+	// log. From any other peer the headers are ignored and the peer's own
+	// address is logged. Empty: trust none.
+	TrustedProxies []string
 }
 
 // Defaults applied by New.
@@ -114,6 +122,7 @@ func New(o Options) http.Handler {
 		cards:     o.Cards,
 		oauth:     o.OAuth,
 		schemes:   o.AuthenticationSchemes,
+		limiter:   o.Limiter,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -132,8 +141,11 @@ func New(o Options) http.Handler {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
-	// No client IP is used for any decision; trust no proxy headers.
-	_ = e.SetTrustedProxies(nil)
+	// The client address is only logged, never used for a decision; the
+	// forwarding headers count only from the proxies the operator named.
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		panic("httpapi: TrustedProxies: " + err.Error()) // the configuration validated them
+	}
 
 	if a.metrics != nil {
 		e.Use(a.observe)
@@ -169,7 +181,7 @@ func New(o Options) http.Handler {
 		e.POST("/scim/:tenant/oauth2/token", a.token)
 	}
 
-	v2 := e.Group("/scim/:tenant/v2", a.authenticate)
+	v2 := e.Group("/scim/:tenant/v2", a.authenticate, a.limit)
 	for _, r := range []struct {
 		seg  string
 		kind scim.Kind
@@ -204,6 +216,7 @@ type api struct {
 	cards     CardImporter
 	oauth     OAuth // nil: no token endpoint
 	schemes   func(tenant string) []scim.AuthenticationScheme
+	limiter   Limiter // nil: no limits
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

@@ -88,6 +88,7 @@ func (a *api) accessLog(c *gin.Context) {
 		"status", c.Writer.Status(),
 		"duration", time.Since(start),
 		"request_id", requestID(c),
+		"client", c.ClientIP(),
 	}
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		// Probes and scrapes every few seconds would drown the real traffic.

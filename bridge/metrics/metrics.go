@@ -79,6 +79,8 @@ type Metrics struct {
 	reloads         *prometheus.CounterVec
 	reloadOK        prometheus.Gauge
 	reloadOKAt      prometheus.Gauge
+	limitRefused    *prometheus.CounterVec
+	inFlight        *prometheus.GaugeVec
 }
 
 // Buckets of the latency histograms, in seconds. Requests are bounded by
@@ -101,13 +103,13 @@ func New(o Options) *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "http", Name: "requests_total",
-			Help: "HTTP requests answered, by route template, method and status code.",
-		}, []string{"route", "method", "status"}),
+			Help: "HTTP requests answered, by tenant (empty until a token was accepted), route template, method and status code.",
+		}, []string{"tenant", "route", "method", "status"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Subsystem: "http", Name: "request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route template and method.",
+			Help:    "Time to answer an HTTP request, by tenant (empty until a token was accepted), route template and method.",
 			Buckets: requestBuckets,
-		}, []string{"route", "method"}),
+		}, []string{"tenant", "route", "method"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "queue", Name: "dead_lettered_total",
 			Help: "Queued writes moved to the dead letter state after their last allowed attempt.",
@@ -121,6 +123,14 @@ func New(o Options) *Metrics {
 			Help:    "Time a write waited for its per-resource lock.",
 			Buckets: lockWaitBuckets,
 		}),
+		limitRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "limit", Name: "refused_total",
+			Help: "SCIM requests answered 429, by tenant and the limit that refused them (tenant_rate, client_rate, concurrency).",
+		}, []string{"tenant", "scope"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Subsystem: "limit", Name: "in_flight",
+			Help: "SCIM requests of the tenant running now, against its concurrency cap.",
+		}, []string{"tenant"}),
 	}
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "config", Name: "reloads_total",
@@ -143,12 +153,16 @@ func New(o Options) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.deadLettered, m.workerAttempts, m.lockWait,
 		m.reloads, m.reloadOK, m.reloadOKAt,
+		m.limitRefused, m.inFlight,
 	)
 	if o.Source != nil {
 		// Start each tenant's counter at 0, so that rate() and increase()
 		// see the first dead letter instead of a series appearing at 1.
 		for _, t := range o.Source.Tenants() {
 			m.deadLettered.WithLabelValues(t)
+			for _, scope := range []string{"tenant_rate", "client_rate", "concurrency"} {
+				m.limitRefused.WithLabelValues(t, scope)
+			}
 		}
 		m.reg.MustRegister(&collector{src: o.Source, timeout: o.ScrapeTimeout, now: o.Now})
 	}
@@ -172,15 +186,33 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// ObserveRequest counts one answered HTTP request. route must be a route
-// template (or "unmatched"), never the raw path.
-func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+// ObserveRequest counts one answered HTTP request. tenant must be a
+// configured tenant or ""; route a route template (or "unmatched"), never
+// the raw path.
+func (m *Metrics) ObserveRequest(tenant, route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
 	method = boundedMethod(method)
-	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
-	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	m.requests.WithLabelValues(tenant, route, method, statusLabel(status)).Inc()
+	m.requestDuration.WithLabelValues(tenant, route, method).Observe(d.Seconds())
+}
+
+// Refused counts one SCIM request of tenant answered 429 by the limit
+// scope.
+func (m *Metrics) Refused(tenant, scope string) {
+	if m == nil {
+		return
+	}
+	m.limitRefused.WithLabelValues(tenant, scope).Inc()
+}
+
+// InFlight sets the tenant's SCIM requests running now.
+func (m *Metrics) InFlight(tenant string, n int) {
+	if m == nil {
+		return
+	}
+	m.inFlight.WithLabelValues(tenant).Set(float64(n))
 }
 
 // statusLabels holds the text of every status code, so that counting a

@@ -175,7 +175,7 @@ func (o *operator) Status(ctx context.Context) (any, error) {
 	defer cancel()
 	now := o.now()
 	cfg := o.config()
-	v := statusView{Version: version, Time: now.UTC(), Tenants: make([]tenantView, len(cfg.Tenants))}
+	v := statusView{Version: build.Version, Time: now.UTC(), Tenants: make([]tenantView, len(cfg.Tenants))}
 	if o.reloads != nil {
 		v.Reload = o.reloads()
 	}

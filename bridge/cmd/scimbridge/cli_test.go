@@ -163,10 +163,49 @@ func TestPharosInit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// version and --version print one line: the version, the commit, Go's
+// version and the platform.
 func TestVersion(t *testing.T) {
 	out, err := run(t, "version")
 	require.NoError(t, err)
-	require.Equal(t, "scimbridge dev\n", out)
+	require.Equal(t, build.String()+"\n", out)
+	require.True(t, strings.HasPrefix(out, "scimbridge "+build.Version+" "), out)
+	flag, err := run(t, "--version")
+	require.NoError(t, err)
+	require.Equal(t, out, flag)
+}
+
+// A binary the go command built without -X main.version (as `go install
+// …/cmd/scimbridge@v1.2.3` does) prints the module version the go command
+// recorded in it, which `go version -m` reads back; the linker's version
+// wins when make sets one.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`(?m)^\s+mod\s+github.com/scimbridge/scimbridge\s+(\S+)`).FindStringSubmatch(string(out))
+	require.NotNil(t, m, "go version -m shows no module version:\n%s", out)
+	for _, arg := range []string{"version", "--version"} {
+		got, err := exec.Command(bin, arg).CombinedOutput()
+		require.NoError(t, err, "%s", got)
+		want := m[1]
+		if want == "(devel)" {
+			want = "dev" // nothing recorded (a "-<commit>" follows when the go command stamped one)
+		}
+		require.True(t, strings.HasPrefix(string(got), "scimbridge "+want), "%s printed %q; go version -m says %s", arg, got, m[1])
+	}
+
+	linked := filepath.Join(t.TempDir(), "scimbridge")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", linked, ".")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := exec.Command(linked, "--version").CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	require.True(t, strings.HasPrefix(string(got), "scimbridge v9.8.7 "), "%q", got)
 }
 
 // serve, as `make run` starts it: first start writes the Tenant URL and

@@ -101,9 +101,14 @@ func serve(ctx context.Context, path, pprofAddr string, watch time.Duration, cmd
 	}
 
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
+	ln, err := newListener(wctx, cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	a.reloads.AddHook("tls certificate", ln.Reload)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", version)
+	go func() { errc <- ln.serve(srv) }()
+	log.Info("serving", "listen", cfg.Listen, "tls", cfg.TLS != nil, "tenants", len(cfg.Tenants), "version", build.Version)
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
@@ -262,6 +267,8 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Reloader:              a.reloads,
 		OAuth:                 oauthAdapter{a.gate},
 		AuthenticationSchemes: a.gate.Schemes,
+		TrustedProxies:        cfg.TrustedProxies,
+		Limiter:               newLimiter(cfg, a.metrics),
 	})
 	return a, nil
 }
