@@ -78,6 +78,12 @@ var packageRules = map[string]packageRule{
 		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
+	// The badge-card import writes through the mapping into a backend,
+	// beside the service (no SCIM request is involved). Its tests read
+	// files; the imports into real stores run in main's end-to-end tests,
+	// on the whole bridge.
+	"bridge/cards": {code: []string{"bridge/scim", "mapping", "backends"}},
+
 	// The HTTP layer reaches the service through an interface of its own,
 	// so it never imports bridge. Its tests give it a service of their own
 	// built from mapping and backends, and the real metrics handler.
@@ -85,6 +91,17 @@ var packageRules = map[string]packageRule{
 		code:  []string{"bridge/scim"},
 		tests: []string{"backends", "mapping", "bridge/metrics"},
 	},
+
+	// Authentication beyond the Secret Token: OAuth clients and signing
+	// keys in the state store, SCIM errors for rejected bearer tokens. Its
+	// tests run on a real SQLite state store.
+	"bridge/auth": {
+		code:  []string{"bridge/scim", "bridge/state"},
+		tests: []string{"bridge/state/sqlitestate", "bridge/auth/authtest"},
+	},
+	// The loopback OpenID issuer that auth's and the end-to-end tests
+	// verify tokens against; it knows nothing of the bridge.
+	"bridge/auth/authtest": {},
 
 	// The configuration validates backend settings and compiles mappings.
 	"bridge/config": {code: []string{"backends", "mapping"}},
@@ -144,6 +161,13 @@ var driverRules = []driverRule{
 	// embedded Pharos store.
 	{paths: []string{"modernc.org/sqlite"}, owners: []string{"bridge/state/sqlitestate", "backends/pharos"}},
 	{paths: []string{"github.com/prometheus/client_golang"}, owners: []string{"bridge/metrics"}},
+	// JWTs are signed, parsed and verified in one place; the end-to-end
+	// tests sign tokens as Entra would.
+	{
+		paths:  []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/keyfunc/v3", "github.com/MicahParks/jwkset"},
+		owners: []string{"bridge/auth", "bridge/auth/authtest"},
+		tests:  []string{"bridge/cmd/scimbridge"},
+	},
 }
 
 // importSite is one import in one file.

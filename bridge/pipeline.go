@@ -56,7 +56,6 @@ func (s *Service) run(ctx context.Context, w write) (scim.Resource, error) {
 		return nil, s.toSCIM(w.kind, w.id, err)
 	}
 	defer h.release()
-	ctx = backends.ForWrite(ctx)
 
 	if res, ok := s.replay(ctx, w.kind, start.Answer); ok {
 		return res, nil
@@ -138,15 +137,6 @@ func (s *Service) replay(ctx context.Context, kind scim.Kind, a *state.Answer) (
 
 func (s *Service) auditLog(op string, kind scim.Kind, id string, attrs []string) {
 	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "attributes", strings.Join(attrs, ","))
-}
-
-func attrNames(attrs map[string][]string) []string {
-	out := make([]string, 0, len(attrs))
-	for k := range attrs {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func changedNames(changes []backends.Change) []string {

@@ -233,6 +233,8 @@ type Tenant struct {
 	MappingPath string
 	// Mapping is the compiled mapping, loaded from MappingPath.
 	Mapping *mapping.Mapping
+	// Auth says how the tenant's callers authenticate (auth.go).
+	Auth AuthConfig
 }
 
 // BackendConfig names a backend driver and holds its own configuration,

@@ -117,6 +117,7 @@ type rawTenant struct {
 	Name    string     `yaml:"name"`
 	Backend rawBackend `yaml:"backend"`
 	Mapping string     `yaml:"mapping"`
+	Auth    *rawAuth   `yaml:"auth"`
 }
 
 type rawBackend struct {
@@ -717,6 +718,7 @@ func (l *loader) tenants(raw []rawTenant) []Tenant {
 			Name:        rt.Name,
 			Backend:     BackendConfig{Type: rt.Backend.Type, Config: rt.Backend.Config, redact: l.red},
 			MappingPath: l.resolve(rt.Mapping),
+			Auth:        l.auth(p+".auth", rt.Auth),
 		}
 		if t.Backend.Config == nil {
 			t.Backend.Config = backends.Config{}

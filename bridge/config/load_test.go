@@ -100,6 +100,7 @@ func TestLoadDefaults(t *testing.T) {
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
 			MappingPath: filepath.Join(dir, "m.yaml"),
+			Auth:        AuthConfig{SecretToken: true, AccessTokenLifetime: time.Hour},
 		}},
 	}
 	opts := cmp.Options{

@@ -30,6 +30,9 @@ type Provisioner interface {
 	Patch(ctx context.Context, kind scim.Kind, id string, ops []scim.PatchOp) (scim.Resource, error)
 	// Delete answers 204.
 	Delete(ctx context.Context, kind scim.Kind, id string) error
+	// Discovery describes the tenant for /ServiceProviderConfig,
+	// /ResourceTypes and /Schemas: what its mapping stores and requires.
+	Discovery() scim.Discovery
 }
 
 // Tenants authenticates a request for a tenant and returns its Provisioner.
@@ -63,6 +66,17 @@ type Options struct {
 	// Admin, when set, serves the admin API under /admin, behind the admin
 	// token; without it /admin answers 404.
 	Admin Admin
+	// Cards, when set with Admin, serves POST /admin/cards/import.
+	Cards CardImporter
+	// OAuth, when set, serves each tenant's token endpoint at POST
+	// /scim/<tenant>/oauth2/token (oauth.go).
+	OAuth OAuth
+	// AuthenticationSchemes, when set, gives a tenant's
+	// authenticationSchemes for /ServiceProviderConfig; without it (or
+	// when it returns none) the Secret Token's.
+	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
+	// Reloader, when set with Admin, serves POST /admin/reload.
+	Reloader Reloader
 	// Limiter, when set, admits each authenticated SCIM request (rate and
 	// concurrency limits); without it every request runs.
 	Limiter Limiter
@@ -105,6 +119,9 @@ func New(o Options) http.Handler {
 		metrics:   o.Metrics,
 		health:    o.Health,
 		admin:     o.Admin,
+		cards:     o.Cards,
+		oauth:     o.OAuth,
+		schemes:   o.AuthenticationSchemes,
 		limiter:   o.Limiter,
 	}
 
@@ -149,6 +166,19 @@ func New(o Options) http.Handler {
 		adm.GET("/queue/:id", a.adminJob)
 		adm.POST("/queue/:id/retry", a.adminRetry)
 		adm.DELETE("/queue/:id", a.adminDrop)
+		if o.Reloader != nil {
+			adm.POST("/reload", func(c *gin.Context) {
+				v, err := o.Reloader.Reload(c.Request.Context())
+				a.adminAnswer(c, v, err)
+			})
+		}
+		if a.cards != nil {
+			adm.POST("/cards/import", a.adminImportCards)
+		}
+	}
+
+	if a.oauth != nil {
+		e.POST("/scim/:tenant/oauth2/token", a.token)
 	}
 
 	v2 := e.Group("/scim/:tenant/v2", a.authenticate, a.limit)
@@ -183,6 +213,9 @@ type api struct {
 	metrics   Metrics // nil: no /metrics, nothing observed
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
+	cards     CardImporter
+	oauth     OAuth // nil: no token endpoint
+	schemes   func(tenant string) []scim.AuthenticationScheme
 	limiter   Limiter // nil: no limits
 }
 

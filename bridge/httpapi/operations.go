@@ -81,6 +81,14 @@ type Admin interface {
 	Drop(ctx context.Context, id string) error
 }
 
+// Reloader reloads the configuration of the running bridge (POST
+// /admin/reload, `scimbridge reload`). Reload answers what it did; a
+// configuration it refuses is a *scim.Error 422 whose detail lists every
+// problem, and the old configuration keeps serving.
+type Reloader interface {
+	Reload(ctx context.Context) (any, error)
+}
+
 // Sentinels for Admin and Health implementations.
 var (
 	// ErrNotFound answers 404: no such job.

@@ -76,6 +76,9 @@ type Metrics struct {
 	deadLettered    *prometheus.CounterVec
 	workerAttempts  *prometheus.CounterVec
 	lockWait        prometheus.Histogram
+	reloads         *prometheus.CounterVec
+	reloadOK        prometheus.Gauge
+	reloadOKAt      prometheus.Gauge
 	limitRefused    *prometheus.CounterVec
 	inFlight        *prometheus.GaugeVec
 }
@@ -129,10 +132,27 @@ func New(o Options) *Metrics {
 			Help: "SCIM requests of the tenant running now, against its concurrency cap.",
 		}, []string{"tenant"}),
 	}
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "reloads_total",
+		Help: "Configuration reloads (SIGHUP, POST /admin/reload), by result: success, or failure (the old configuration kept serving).",
+	}, []string{"result"})
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "last_reload_successful",
+		Help: "1 when the last configuration reload (or the start) succeeded, 0 when it failed and an older configuration is serving.",
+	})
+	m.reloadOK.Set(1)
+	m.reloadOKAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "last_reload_success_timestamp_seconds",
+		Help: "When the configuration serving now was loaded, in Unix seconds.",
+	})
+	m.reloadOKAt.Set(float64(o.Now().Unix()))
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.deadLettered, m.workerAttempts, m.lockWait,
+		m.reloads, m.reloadOK, m.reloadOKAt,
 		m.limitRefused, m.inFlight,
 	)
 	if o.Source != nil {
@@ -238,6 +258,21 @@ func (m *Metrics) JobAttempt(tenant, class string) {
 		class = "ok"
 	}
 	m.workerAttempts.WithLabelValues(tenant, class).Inc()
+}
+
+// ConfigReload counts one configuration reload; a successful one at at.
+func (m *Metrics) ConfigReload(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloads.WithLabelValues("failure").Inc()
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+	m.reloadOK.Set(1)
+	m.reloadOKAt.Set(float64(at.Unix()))
 }
 
 // boundedMethod keeps the method label to a closed set: a client can send

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -45,29 +46,40 @@ const (
 // httpapi.Admin, httpapi.Health and metrics.Source over the configuration,
 // the state store, the token manager and the tenants' services.
 type operator struct {
-	cfg      *config.Config
+	// cfg is the configuration in force; a reload replaces it (and the
+	// services) as a whole.
+	cfg      atomic.Pointer[config.Config]
 	st       state.Store
 	tokens   *bridge.Tokens
 	services *bridge.Tenants
 	log      hclog.Logger
+	root     hclog.Logger // the process's logger, whose "audit" records card imports
 	probes   *probeCache
 	now      func() time.Time
+	// reloads, when set, reports the last configuration reload for
+	// /admin/status (reload.go).
+	reloads func() *reloadView
 }
 
+// config is the configuration in force.
+func (o *operator) config() *config.Config { return o.cfg.Load() }
+
 var (
-	_ httpapi.Admin  = (*operator)(nil)
-	_ httpapi.Health = (*operator)(nil)
-	_ metrics.Source = (*operator)(nil)
+	_ httpapi.Admin        = (*operator)(nil)
+	_ httpapi.CardImporter = (*operator)(nil)
+	_ httpapi.Health       = (*operator)(nil)
+	_ metrics.Source       = (*operator)(nil)
 )
 
-func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, services []*bridge.Service, log hclog.Logger) *operator {
+func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, services *bridge.Tenants, log hclog.Logger) *operator {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	o := &operator{
-		cfg: cfg, st: st, tokens: tokens, services: bridge.NewTenants(tokens, services...),
-		log: log.Named("admin"), probes: newProbeCache(probeTTL, probeTimeout), now: time.Now,
+		st: st, tokens: tokens, services: services,
+		log: log.Named("admin"), root: log, probes: newProbeCache(probeTTL, probeTimeout), now: time.Now,
 	}
+	o.cfg.Store(cfg)
 	// Read the admin token once now: bridge.Tokens keeps the last tokens it
 	// read when the state store goes down, so the admin API still opens
 	// during a Redis outage, when an operator needs it most.
@@ -80,7 +92,7 @@ func newOperator(cfg *config.Config, st state.Store, tokens *bridge.Tokens, serv
 // observability builds the operator and the metrics over it and keeps both
 // on the app, for the HTTP options and for whatever else reports metrics.
 func (a *app) observability(cfg *config.Config, log hclog.Logger) *operator {
-	a.ops = newOperator(cfg, a.state, a.tokens, a.services, log)
+	a.ops = newOperator(cfg, a.state, a.tokens, a.tenants, log)
 	a.metrics = metrics.New(metrics.Options{Source: a.ops})
 	return a.ops
 }
@@ -113,6 +125,7 @@ type statusView struct {
 	StateStore healthView   `json:"state_store"`
 	AdminToken tokenView    `json:"admin_token"`
 	Tenants    []tenantView `json:"tenants"`
+	Reload     *reloadView  `json:"reload,omitempty"`
 }
 
 type tenantView struct {
@@ -161,16 +174,20 @@ func (o *operator) Status(ctx context.Context) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	now := o.now()
-	v := statusView{Version: build.Version, Time: now.UTC(), Tenants: make([]tenantView, len(o.cfg.Tenants))}
+	cfg := o.config()
+	v := statusView{Version: build.Version, Time: now.UTC(), Tenants: make([]tenantView, len(cfg.Tenants))}
+	if o.reloads != nil {
+		v.Reload = o.reloads()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := o.stateErr(ctx)
 		v.StateStore = healthView{Kind: o.stateKind(), Up: err == nil, Error: o.errText(err)}
 	})
 	wg.Go(func() { v.AdminToken = o.tokenView(ctx, adminTenant, now) })
-	for i, t := range o.cfg.Tenants {
+	for i, t := range cfg.Tenants {
 		tv := &v.Tenants[i]
-		*tv = tenantView{Name: t.Name, TenantURL: o.cfg.TenantURL(t.Name), Backend: t.Backend.Type}
+		*tv = tenantView{Name: t.Name, TenantURL: cfg.TenantURL(t.Name), Backend: t.Backend.Type}
 		wg.Go(func() {
 			err := o.targetErr(ctx, t.Name)
 			tv.Target = healthView{Up: err == nil, Error: o.errText(err)}
@@ -395,7 +412,7 @@ func (o *operator) Ready(ctx context.Context) error {
 		down []string
 		wg   sync.WaitGroup
 	)
-	for _, t := range o.cfg.Tenants {
+	for _, t := range o.config().Tenants {
 		wg.Go(func() {
 			if err := o.targetErr(ctx, t.Name); err != nil {
 				mu.Lock()
@@ -419,8 +436,9 @@ func (o *operator) Ready(ctx context.Context) error {
 
 // Tenants lists the configured tenants.
 func (o *operator) Tenants() []string {
-	names := make([]string, len(o.cfg.Tenants))
-	for i, t := range o.cfg.Tenants {
+	cfg := o.config()
+	names := make([]string, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
 		names[i] = t.Name
 	}
 	return names
@@ -471,9 +489,9 @@ func joinSorted(names []string) string {
 
 func (o *operator) stateKind() string {
 	switch {
-	case o.cfg.State.Redis != nil:
+	case o.config().State.Redis != nil:
 		return "redis"
-	case o.cfg.State.SQLite != nil:
+	case o.config().State.SQLite != nil:
 		return "sqlite"
 	}
 	return ""
@@ -485,7 +503,7 @@ func (o *operator) errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return o.cfg.Scrub(err.Error())
+	return o.config().Scrub(err.Error())
 }
 
 // probeCache runs one health probe per key at a time and remembers its

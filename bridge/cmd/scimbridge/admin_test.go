@@ -152,7 +152,7 @@ func TestAdminWithoutAdminToken(t *testing.T) {
 	}
 	// A fresh token manager: the app's caches the tokens for a few seconds.
 	tk := bridge.NewTokens(s.app.state, 0, 0, nil)
-	o := newOperator(s.app.ops.cfg, s.app.state, tk, s.app.services, nil)
+	o := newOperator(s.app.ops.config(), s.app.state, tk, s.app.tenants, nil)
 	err = o.Authenticate(ctx, s.adminToken)
 	var se *scim.Error
 	require.ErrorAs(t, err, &se)

@@ -127,6 +127,12 @@ func TestMappingTestDryRun(t *testing.T) {
 	userFile := filepath.Join(dir, "user.json")
 	require.NoError(t, os.WriteFile(userFile, []byte(`{"externalId":"e-1","userName":"dry@contoso.com","active":true,
 		"emails":[{"type":"work","value":"dry@contoso.com","primary":true}],"name":{"givenName":"Dry","familyName":"Run"},"nickName":"ignored"}`), 0o600))
+	// A dry run creates no store: first it is refused, then it runs on the
+	// one pharos init made.
+	_, err := run(t, "mapping", "test", "--config", cfg, "--tenant", "acme", "--user", userFile)
+	require.ErrorContains(t, err, "a dry run creates nothing")
+	_, err = run(t, "pharos", "init", "--driver", "sqlite", "--dsn", filepath.Join(dir, "pharos.db"))
+	require.NoError(t, err)
 	out, err := run(t, "mapping", "test", "--config", cfg, "--tenant", "acme", "--user", userFile)
 	require.NoError(t, err)
 	require.Contains(t, out, "would create User with:")

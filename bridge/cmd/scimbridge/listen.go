@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -59,11 +56,15 @@ func (l *listener) serve(srv *http.Server) error {
 	return srv.ListenAndServeTLS("", "")
 }
 
-// Reload re-reads the certificate files (what SIGHUP does).
-func (l *listener) Reload() {
-	if l.tls != nil {
-		l.reported(l.tls.Reload())
+// Reload re-reads the certificate files: a hook of every configuration
+// reload (SIGHUP, scimbridge reload), beside the watch on the files.
+func (l *listener) Reload(context.Context) error {
+	if l.tls == nil {
+		return nil
 	}
+	err := l.tls.Reload()
+	l.reported(err)
+	return err
 }
 
 // reported logs a reload's outcome. A failed one keeps serving the
@@ -75,26 +76,6 @@ func (l *listener) reported(err error) {
 	}
 	leaf := l.tls.Leaf()
 	l.log.Info("TLS certificate loaded", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
-}
-
-// onHangup calls each reload on every SIGHUP until ctx ends (systemctl
-// reload, docker kill --signal HUP).
-func onHangup(ctx context.Context, reloads ...func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				for _, r := range reloads {
-					r()
-				}
-			}
-		}
-	}()
 }
 
 // healthcheckClient speaks what the listener speaks. Over TLS it accepts

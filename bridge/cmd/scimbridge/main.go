@@ -25,7 +25,7 @@ var build = buildinfo.Read(version)
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "scimbridge:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 	}
 	// --version prints what `version` prints.
 	root.SetVersionTemplate(build.String() + "\n")
-	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newHealthcheckCmd(), &cobra.Command{
+	root.AddCommand(newServeCmd(), newTokenCmd(), newMappingCmd(), newPharosCmd(), newQueueCmd(), newClientCmd(), newCardsCmd(), newReloadCmd(), newHealthcheckCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, Go version and platform",
 		Args:  cobra.NoArgs,

@@ -87,14 +87,16 @@ func mappingTest(ctx context.Context, w io.Writer, path, tenant string, kind sci
 		return err
 	}
 	m := t.Mapping
-	if err := m.CheckRequired(kind, res); err != nil {
-		return err
-	}
-	attrs, err := m.ToAttrs(kind, res)
+	// The checks and the mapping of a POST, exactly as serve runs them.
+	req, err := m.NewRequest(kind, res)
 	if err != nil {
 		return err
 	}
-	be, err := registry()[t.Backend.Type].Open(ctx, t.Backend.Config, m.Schema(), newLogger(cfg.Log))
+	drv, ok := registry()[t.Backend.Type].(backends.ReadOnlyDriver)
+	if !ok {
+		return fmt.Errorf("tenant %s: the %s backend cannot be opened read-only, so mapping test does not run against it", t.Name, t.Backend.Type)
+	}
+	be, err := drv.OpenReadOnly(ctx, t.Backend.Config, m.Schema(), newLogger(cfg.Log))
 	if err != nil {
 		return err
 	}
@@ -105,47 +107,60 @@ func mappingTest(ctx context.Context, w io.Writer, path, tenant string, kind sci
 		bk = backends.Group
 	}
 	for _, k := range m.MatchKeys(kind) {
-		v := attrs[k.Attr]
-		if len(v) == 0 {
+		v := req.Value(k.Attr)
+		if v == "" {
 			continue
 		}
-		recs, _, err := be.Find(ctx, backends.Query{Kind: bk, Filter: backends.Cmp{Attr: k.Attr, Op: backends.Eq, Value: v[0]}, Limit: 1})
+		recs, _, err := be.Find(ctx, backends.Query{Kind: bk, Filter: backends.Cmp{Attr: k.Attr, Op: backends.Eq, Value: v}, Limit: 1})
 		if err != nil {
 			return err
 		}
 		if len(recs) == 0 {
-			fmt.Fprintf(w, "match %s (%s eq %q): no entry\n", k.Path.String(), k.Attr, v[0])
+			fmt.Fprintf(w, "match %s (%s eq %q): no entry\n", k.Path.String(), k.Attr, v)
 			continue
 		}
-		fmt.Fprintf(w, "match %s (%s eq %q): entry %s\n", k.Path.String(), k.Attr, v[0], recs[0].ID)
-		cur, err := m.ToResource(kind, recs[0])
+		cur := recs[0]
+		fmt.Fprintf(w, "match %s (%s eq %q): entry %s\n", k.Path.String(), k.Attr, v, cur.ID)
+		// What the bridge does with a POST naming an existing entry: a
+		// kept (deprovisioned) one is restored, any other brought up to
+		// the request (a create whose answer was lost).
+		verb, changes := "would modify", mapping.Changes{}
+		if m.Deprovisioned(kind, cur) {
+			verb = "would restore"
+			changes, err = m.RestoreChanges(cur, req)
+		} else {
+			changes, err = m.RetriedCreateChanges(cur, req)
+		}
 		if err != nil {
 			return err
 		}
-		old, err := m.ToAttrs(kind, cur)
-		if err != nil {
-			return err
+		if len(changes.List) == 0 {
+			fmt.Fprintf(w, "%s %s %s: nothing (already up to date)\n", verb, kind, cur.ID)
 		}
-		delete(old, backends.AttrMembers)
-		changes := mapping.Diff(old, attrs)
-		if len(changes) == 0 {
-			fmt.Fprintf(w, "would modify %s %s: nothing (already up to date)\n", kind, recs[0].ID)
-		}
-		for _, c := range changes {
-			fmt.Fprintf(w, "would modify %s %s: %s %s = %s\n", kind, recs[0].ID, c.Op, c.Attr, quoteAll(c.Values))
+		for _, c := range changes.List {
+			fmt.Fprintf(w, "%s %s %s: %s %s = %s\n", verb, kind, cur.ID, c.Op, attrName(c.Attr), quoteAll(c.Values))
 		}
 		return nil
 	}
 	fmt.Fprintf(w, "would create %s with:\n", kind)
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
+	names := make([]string, 0, len(req.Attrs))
+	for k := range req.Attrs {
 		names = append(names, k)
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %s = %s\n", n, quoteAll(attrs[n]))
+		fmt.Fprintf(w, "  %s = %s\n", attrName(n), quoteAll(req.Attrs[n]))
 	}
 	return nil
+}
+
+// attrName is a target attribute as the dry run shows it: the members
+// pseudo-attribute by its SCIM name.
+func attrName(attr string) string {
+	if attr == backends.AttrMembers {
+		return "members"
+	}
+	return attr
 }
 
 func quoteAll(vs []string) string {

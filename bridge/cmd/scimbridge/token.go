@@ -10,13 +10,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/auth"
 	"github.com/scimbridge/scimbridge/bridge/config"
 )
 
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Generate, rotate and list tenants' Secret Tokens and the admin token",
+		Short: "Generate, rotate and list tenants' Secret Tokens and the admin token (list shows OAuth client secrets too)",
 	}
 	var path, tenant, out string
 	var admin bool
@@ -30,7 +31,7 @@ func newTokenCmd() *cobra.Command {
 				if admin {
 					name = adminTenant
 				}
-				return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
+				return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens, _ *auth.Clients) error {
 					issue := tk.Generate
 					if regenerate {
 						issue = tk.Regenerate
@@ -77,7 +78,7 @@ func newTokenCmd() *cobra.Command {
 		Short: "List each tenant's tokens with their expiry (never the tokens)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens) error {
+			return withTokens(cmd.Context(), path, tenant, func(cfg *config.Config, tk *bridge.Tokens, cs *auth.Clients) error {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "TENANT\tTOKEN ID\tCREATED\tEXPIRES\tSTATUS")
 				now := time.Now()
@@ -95,6 +96,17 @@ func newTokenCmd() *cobra.Command {
 					for _, k := range toks {
 						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, k.ID, k.CreatedAt.Format(time.RFC3339),
 							k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
+					}
+					// The tenant's OAuth client secrets expire too.
+					clients, err := cs.List(cmd.Context(), t.Name)
+					if err != nil {
+						return err
+					}
+					for _, c := range clients {
+						for _, sec := range c.Secrets {
+							fmt.Fprintf(w, "%s\tclient %s secret %s\t%s\t%s\t%s\n", t.Name, c.ID, sec.ID, sec.CreatedAt.Format(time.RFC3339),
+								sec.ExpiresAt.Format(time.RFC3339), secretStatus(now, sec.ExpiresAt))
+						}
 					}
 				}
 				if tenant == "" {
@@ -123,18 +135,22 @@ func newTokenCmd() *cobra.Command {
 	return cmd
 }
 
-func tokenStatus(now, expires time.Time) string {
+func tokenStatus(now, expires time.Time) string { return expiryStatus(now, expires, "regenerate it") }
+
+// expiryStatus says how long a credential has left, and what to do within
+// the warning thresholds (bridge.ExpiryWarning).
+func expiryStatus(now, expires time.Time, action string) string {
 	left := expires.Sub(now)
 	switch {
 	case left <= 0:
 		return "expired"
 	case bridge.ExpiryWarning(left) != 0:
-		return fmt.Sprintf("expires in %d days: regenerate it", int(left.Hours()/24))
+		return fmt.Sprintf("expires in %d days: %s", int(left.Hours()/24), action)
 	}
 	return fmt.Sprintf("valid (%d days left)", int(left.Hours()/24))
 }
 
-func withTokens(ctx context.Context, path, tenant string, f func(*config.Config, *bridge.Tokens) error) error {
+func withTokens(ctx context.Context, path, tenant string, f func(*config.Config, *bridge.Tokens, *auth.Clients) error) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -147,5 +163,5 @@ func withTokens(ctx context.Context, path, tenant string, f func(*config.Config,
 		return err
 	}
 	defer st.Close()
-	return f(cfg, bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, nil))
+	return f(cfg, bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, nil), auth.NewClients(st))
 }

@@ -21,6 +21,8 @@
 //	P lock:<key>                           string  the lock owner, PX lease
 //	P queue:tenants                        set     tenants that have ever queued a job
 //	P{T}:tokens                            hash    token id -> JSON {hash, created, expires} (ms)
+//	P{T}:clients                           hash    client id -> JSON {name, created, secrets: [{id, hash, created, expires}]} (ms)
+//	P signing-keys                         hash    key id -> JSON {secret, created, expires} (ms)
 //	P{T}:q:seq                             string  the tenant's enqueue counter: a job's seq, its place
 //	P{T}:q:job:<id>                        hash    one job (fields below)
 //	P{T}:q:live                            zset    pending and leased job ids, by seq
@@ -472,6 +474,8 @@ type keys struct{ prefix string }
 func (k keys) tenant(t string) string { return k.prefix + "{" + escape(t) + "}:" }
 
 func (k keys) tokens(t string) string        { return k.tenant(t) + "tokens" }
+func (k keys) clients(t string) string       { return k.tenant(t) + "clients" }
+func (k keys) signingKeys() string           { return k.prefix + "signing-keys" }
 func (k keys) queue(t string) string         { return k.tenant(t) + "q:" }
 func (k keys) answer(key string) string      { return k.prefix + "answer:" + key }
 func (k keys) version(res string) string     { return k.prefix + "version:" + res }
