@@ -271,7 +271,13 @@ func TestCardsSurviveEntraCycle(t *testing.T) {
 			require.Contains(t, []int{200, 204}, a.status, "%s: %s", name, a.raw)
 			require.Equal(t, want, s.cards(t, id), "after %s", name)
 		}
-		s.must(200, "GET", "/Users/"+id, nil)
+		// A SCIM PUT whose body has no Pharos extension object (Entra's,
+		// which does not map badgeCards) keeps the cards (issue 13).
+		cur := s.must(200, "GET", "/Users/"+id, nil).body
+		delete(cur, "urn:ietf:params:scim:schemas:extension:pharos:2.0:User")
+		cur["displayName"] = "Put " + tag
+		s.must(200, "PUT", "/Users/"+id, cur)
+		require.Equal(t, want, s.cards(t, id), "after PUT")
 		s.must(200, "GET", "/Users?filter="+strings.ReplaceAll(fmt.Sprintf("userName eq %q", "cyc-"+tag+"@example.org"), " ", "%20"), nil)
 		require.Equal(t, want, s.cards(t, id))
 		res, _ = s.run(t, "userName,card\ncyc-"+tag+"@example.org,K1-"+tag+"\n", cards.Options{})
