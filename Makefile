@@ -22,6 +22,10 @@ run: ## Start the bridge on the embedded default (SQLite Pharos store + SQLite s
 build: ## Build bin/scimbridge
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scimbridge ./bridge/cmd/scimbridge
 
+.PHONY: release
+release: ## Static binaries for linux/amd64 and linux/arm64 in dist/, named by VERSION, with dist/SHA256SUMS
+	VERSION=$(VERSION) scripts/release.sh dist
+
 ##@ Test
 
 .PHONY: test

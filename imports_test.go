@@ -42,6 +42,15 @@ var packageRules = map[string]packageRule{
 	"bridge/scim":  {},
 	"backends":     {},
 	"bridge/state": {},
+	// What the binary knows about its own build.
+	"bridge/buildinfo": {},
+	// TLS from files that change; its tests make certificates with
+	// tlstest, which the end-to-end tests use too.
+	"bridge/tlsreload":         {tests: []string{"bridge/tlsreload/tlstest"}},
+	"bridge/tlsreload/tlstest": {},
+	// Request rates and concurrency caps; the HTTP layer reaches them
+	// through an interface of its own.
+	"bridge/limits": {},
 
 	// mapping translates between the two vocabularies and knows nothing
 	// else.
@@ -69,11 +78,17 @@ var packageRules = map[string]packageRule{
 		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
+	// The badge-card import writes through the mapping into a backend,
+	// beside the service (no SCIM request is involved). Its tests read
+	// files; the imports into real stores run in main's end-to-end tests,
+	// on the whole bridge.
+	"bridge/cards": {code: []string{"bridge/scim", "mapping", "backends"}},
+
 	// The HTTP layer reaches the service through an interface of its own,
 	// so it never imports bridge. Its tests give it a service of their own
 	// built from mapping and backends, and the real metrics handler.
 	"bridge/httpapi": {
-		code:  []string{"bridge/scim", "bridge/opsview"},
+		code:  []string{"bridge/scim", "bridge/opsview", "bridge/cards"},
 		tests: []string{"backends", "mapping", "bridge/metrics"},
 	},
 
@@ -86,13 +101,24 @@ var packageRules = map[string]packageRule{
 	// the services, and answers in opsview. Its tests run it on the
 	// embedded stores.
 	"bridge/ops": {
-		code:  []string{"bridge", "bridge/config", "bridge/opsview", "bridge/scim", "bridge/state", "backends", "mapping"},
+		code:  []string{"bridge", "bridge/cards", "bridge/config", "bridge/opsview", "bridge/scim", "bridge/state", "backends", "mapping"},
 		tests: []string{"backends/pharos", "bridge/state/sqlitestate"},
 	},
 
 	// The console is web pages over the operations layer, which it
 	// reaches through an interface of its own, in opsview's types.
 	"bridge/console": {code: []string{"bridge/opsview", "bridge/scim"}},
+
+	// Authentication beyond the Secret Token: OAuth clients and signing
+	// keys in the state store, SCIM errors for rejected bearer tokens. Its
+	// tests run on a real SQLite state store.
+	"bridge/auth": {
+		code:  []string{"bridge/scim", "bridge/state"},
+		tests: []string{"bridge/state/sqlitestate", "bridge/auth/authtest"},
+	},
+	// The loopback OpenID issuer that auth's and the end-to-end tests
+	// verify tokens against; it knows nothing of the bridge.
+	"bridge/auth/authtest": {},
 
 	// The configuration validates backend settings and compiles mappings.
 	"bridge/config": {code: []string{"backends", "mapping"}},
@@ -162,6 +188,13 @@ var driverRules = []driverRule{
 	// embedded Pharos store.
 	{paths: []string{"modernc.org/sqlite"}, owners: []string{"bridge/state/sqlitestate", "backends/pharos"}},
 	{paths: []string{"github.com/prometheus/client_golang"}, owners: []string{"bridge/metrics"}},
+	// JWTs are signed, parsed and verified in one place; the end-to-end
+	// tests sign tokens as Entra would.
+	{
+		paths:  []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/keyfunc/v3", "github.com/MicahParks/jwkset"},
+		owners: []string{"bridge/auth", "bridge/auth/authtest"},
+		tests:  []string{"bridge/cmd/scimbridge"},
+	},
 }
 
 // importSite is one import in one file.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -44,7 +45,25 @@ type Record struct {
 	Attrs map[string][]string
 	// Created and Modified are zero when the backend does not track them.
 	Created, Modified time.Time
+	// Handle is what the backend's Get leaves on the record for a Modify
+	// of it. Whoever holds the record passes it back untouched; a record
+	// without one (built from an id, or found by Find) is looked up by ID.
+	Handle Handle
 }
+
+// Handle is a backend's own note on a record it read (for LDAP, the
+// entry's DN and the few attributes a Modify plans from), opaque to
+// everyone else: Modify of the record it came with can skip looking the
+// record up again. A backend checks what it took from a handle against
+// the target as it writes, so an old handle costs a lookup, never a wrong
+// write.
+type Handle struct{ v any }
+
+// NewHandle wraps a backend's note v.
+func NewHandle(v any) Handle { return Handle{v} }
+
+// Value returns the note NewHandle wrapped, nil for the zero Handle.
+func (h Handle) Value() any { return h.v }
 
 // ChangeOp says what a Change does to an attribute.
 type ChangeOp int
@@ -81,15 +100,40 @@ type Change struct {
 	Values []string
 }
 
+// ParseBool reads a boolean as a target value carries it: true/false,
+// 1/0, yes/no, on/off, in any case (LDAP's booleans are TRUE/FALSE). ok is
+// false for anything else, which is left out rather than guessed. The
+// mapping reads stored booleans with it, and a backend the values the
+// mapping writes (the LDAP active flag), so both agree on what a boolean is.
+func ParseBool(s string) (v, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, true
+	case "false", "0", "no", "off":
+		return false, true
+	}
+	return false, false
+}
+
 // Query selects records of one kind.
 type Query struct {
 	Kind   Kind
 	Filter Expr // nil selects every record of Kind
 	Offset int  // 0-based index of the first record returned
 	Limit  int  // at most this many records; 0 returns none (count only)
+	Read
+}
+
+// Read says how Get and Find read.
+type Read struct {
 	// Members asks the backend to read group members into Attrs[AttrMembers].
 	// Entra sends excludedAttributes=members, so reading them is opt-in.
 	Members bool
+	// ForWrite says the read is part of a write (the current record of a
+	// read-modify-write, a create's lookups of its natural keys): a
+	// backend that keeps capacity for plain reads apart serves it with the
+	// write's, so that queries never wait behind writes.
+	ForWrite bool
 }
 
 // Backend is implemented by every directory backend. Every method honours
@@ -99,33 +143,42 @@ type Backend interface {
 	// Create adds a record and returns it as stored, with its new ID. A
 	// unique attribute that is already taken gives ErrConflict.
 	Create(ctx context.Context, kind Kind, attrs map[string][]string) (Record, error)
-	// Get reads one record by ID; members are read only if members is set.
-	// An unknown ID gives ErrNotFound.
-	Get(ctx context.Context, kind Kind, id string, members bool) (Record, error)
+	// Get reads one record by ID, with the Handle (if any) the backend
+	// wants back in a Modify of it. An unknown ID gives ErrNotFound.
+	Get(ctx context.Context, kind Kind, id string, r Read) (Record, error)
 	// Find returns the records selected by q, in a stable order, and the
 	// total number that match ignoring Offset and Limit.
 	Find(ctx context.Context, q Query) (recs []Record, total int, err error)
-	// Modify applies changes atomically, in order. An unknown ID gives
-	// ErrNotFound.
-	Modify(ctx context.Context, kind Kind, id string, changes []Change) error
+	// Modify applies changes atomically, in order, to the record cur
+	// names (its Kind and ID), using cur's Handle when it has one. An
+	// unknown ID gives ErrNotFound.
+	Modify(ctx context.Context, cur Record, changes []Change) error
 	// Delete removes the record (and its memberships). An unknown ID gives
 	// ErrNotFound.
 	Delete(ctx context.Context, kind Kind, id string) error
 	Close() error
 }
 
-// ForWrite marks ctx as carrying a write, whose reads (the current
-// record of a read-modify-write, the lookups of a create's natural keys)
-// are part of it: a backend that keeps capacity for plain reads apart
-// serves these with the write's, so that queries never wait behind writes.
-func ForWrite(ctx context.Context) context.Context {
-	return context.WithValue(ctx, forWriteKey{}, true)
+// RecordChanges are the changes of one record in a ModifyBatch.
+type RecordChanges struct {
+	ID      string
+	Changes []Change
 }
 
-// IsForWrite reports whether ctx was marked by ForWrite.
-func IsForWrite(ctx context.Context) bool { return ctx.Value(forWriteKey{}) != nil }
-
-type forWriteKey struct{}
+// BatchModifier is implemented by backends that can apply the changes of
+// many records in one transaction (the SQL store), for bulk writes such as
+// the badge-card import: one commit per batch instead of one per record.
+type BatchModifier interface {
+	// ModifyBatch applies each record's changes as Modify would, all in
+	// one transaction. A record whose changes fail (ErrNotFound, a
+	// ConflictError from a unique index, an InvalidError) is left as it
+	// was and its error is errs[i]; the others are committed together,
+	// unless dryRun, when the transaction is rolled back so that the
+	// store decided every change and kept none. err is set when the batch
+	// as a whole failed (the target is unavailable, ctx ended): then
+	// nothing of it was kept.
+	ModifyBatch(ctx context.Context, kind Kind, batch []RecordChanges, dryRun bool) (errs []error, err error)
+}
 
 // Pinger is implemented by backends that can check their connection.
 type Pinger interface {
@@ -239,3 +292,38 @@ func (e *ConflictError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// ReadOnlyDriver is a Driver that can open a backend which writes nothing,
+// not even at open: no database file, schema or table is created whatever
+// the configuration says (`scimbridge mapping test`, a dry run, uses it).
+// The backend it returns refuses every write with ErrUnsupported.
+type ReadOnlyDriver interface {
+	Driver
+	OpenReadOnly(ctx context.Context, cfg Config, schema Schema, log hclog.Logger) (Backend, error)
+}
+
+// ReadOnly wraps b so that Create, Modify and Delete fail with
+// ErrUnsupported before reaching the target: a dry run that calls one by
+// mistake fails instead of writing.
+func ReadOnly(b Backend) Backend { return readOnly{b} }
+
+type readOnly struct{ Backend }
+
+var errReadOnly = fmt.Errorf("%w: this backend was opened read-only (a dry run writes nothing)", ErrUnsupported)
+
+func (readOnly) Create(context.Context, Kind, map[string][]string) (Record, error) {
+	return Record{}, errReadOnly
+}
+
+func (readOnly) Modify(context.Context, Record, []Change) error { return errReadOnly }
+
+func (readOnly) Delete(context.Context, Kind, string) error { return errReadOnly }
+
+// Rebinder is a Backend that can serve a changed mapping (another Schema)
+// over its own connections, so that a reload whose mapping stores other
+// attributes keeps the connection pool. The backend returned shares the
+// connections; each backend is closed on its own, and the connections
+// close with the last one.
+type Rebinder interface {
+	WithSchema(ctx context.Context, schema Schema) (Backend, error)
+}

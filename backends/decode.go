@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,35 @@ func DecodeConfig(in map[string]any, out any) error {
 	return nil
 }
 
+// LayoutPath names kind's layout as a mapping file spells it, for errors.
+func LayoutPath(kind Kind) string {
+	if kind == Group {
+		return "groups.target"
+	}
+	return "users.target"
+}
+
+// DecodeLayout decodes kind's layout (the mapping's target block) into out
+// with DecodeConfig, every error starting with prefix (the backend's name
+// and LayoutPath). ok reports whether out holds a layout: a mapping
+// without groups has no groups layout, which is no error; a layout missing
+// otherwise is, and need (when set) says what it must hold.
+func DecodeLayout(prefix string, kind Kind, ks KindSchema, need string, out any) (ok bool, errs []error) {
+	if len(ks.Layout) == 0 {
+		if kind == Group && len(ks.Attrs) == 0 {
+			return false, nil
+		}
+		if need != "" {
+			need = " (" + need + ")"
+		}
+		return false, []error{fmt.Errorf("%s: required%s", prefix, need)}
+	}
+	if err := DecodeConfig(ks.Layout, out); err != nil {
+		return false, []error{fmt.Errorf("%s: %w", prefix, err)}
+	}
+	return true, nil
+}
+
 // exactKeys checks that every key of v is a json tag of t, exactly,
 // descending into nested structs.
 func exactKeys(v any, t reflect.Type) error {
@@ -51,7 +81,7 @@ func exactKeys(v any, t reflect.Type) error {
 			fields[tag] = f.Type
 		}
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ft, ok := fields[k]
 		if !ok {
 			return fmt.Errorf("unknown field %q", k)
@@ -87,13 +117,4 @@ func normalizeYAML(v any) any {
 		return s
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -41,3 +41,50 @@ func TestDecodeConfig(t *testing.T) {
 		})
 	}
 }
+
+// DecodeLayout: a mapping without groups has no groups layout (no
+// error); a missing users layout, or a groups one the mapping needs, is
+// required; a bad one names the backend and the layout.
+func TestDecodeLayout(t *testing.T) {
+	type layout struct {
+		Table string `json:"table"`
+	}
+	for _, c := range []struct {
+		name   string
+		kind   Kind
+		ks     KindSchema
+		ok     bool
+		errMsg string
+	}{
+		{"users", User, KindSchema{Layout: map[string]any{"table": "people"}}, true, ""},
+		{"no groups", Group, KindSchema{}, false, ""},
+		{"users missing", User, KindSchema{}, false, "x: users.target: required (table)"},
+		{"groups needed", Group, KindSchema{Attrs: []AttrSchema{{Name: "cn"}}}, false, "x: groups.target: required (table)"},
+		{"unknown key", User, KindSchema{Layout: map[string]any{"tabel": "people"}}, false, `x: users.target: unknown field "tabel"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var l layout
+			ok, errs := DecodeLayout("x: "+LayoutPath(c.kind), c.kind, c.ks, "table", &l)
+			require.Equal(t, c.ok, ok)
+			if c.errMsg == "" {
+				require.Empty(t, errs)
+				return
+			}
+			require.Len(t, errs, 1)
+			require.EqualError(t, errs[0], c.errMsg)
+		})
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for in, want := range map[string]bool{"true": true, "TRUE": true, " yes ": true, "1": true, "On": true,
+		"false": false, "FALSE": false, "no": false, "0": false, "off": false} {
+		v, ok := ParseBool(in)
+		require.True(t, ok, "%q", in)
+		require.Equal(t, want, v, "%q", in)
+	}
+	for _, in := range []string{"", "2", "enabled", "truee", "t"} {
+		_, ok := ParseBool(in)
+		require.False(t, ok, "%q is guessed", in)
+	}
+}

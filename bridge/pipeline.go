@@ -58,7 +58,6 @@ func (s *Service) run(ctx context.Context, w write) (scim.Resource, error) {
 		return nil, s.toSCIM(w.kind, w.id, err)
 	}
 	defer h.release()
-	ctx = backends.ForWrite(ctx)
 
 	if res, ok := s.replay(ctx, w.kind, start.Answer); ok {
 		return res, nil
@@ -191,15 +190,6 @@ func requestID(ctx context.Context) string {
 		}
 	}
 	return ""
-}
-
-func attrNames(attrs map[string][]string) []string {
-	out := make([]string, 0, len(attrs))
-	for k := range attrs {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func changedNames(changes []backends.Change) []string {

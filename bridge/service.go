@@ -60,6 +60,8 @@ type Service struct {
 	base    time.Duration
 	idemTTL time.Duration
 	wake    func()
+	// discovery is the mapping's, with the tenant's auth schemes.
+	discovery scim.Discovery
 }
 
 // NewService builds a tenant's service.
@@ -86,6 +88,7 @@ func NewService(o Options) *Service {
 		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
 		locks: newLocker(locks, o.Owner, log, o.Observer), retries: o.WriteRetries, base: o.RetryBase,
 		idemTTL: o.IdempotencyTTL, wake: o.Wake,
+		discovery: discoveryOf(o.Mapping),
 	}
 }
 
@@ -117,7 +120,7 @@ func (s *Service) naturalKeyLock(kind scim.Kind, attr, value string) string {
 // Get reads one resource by id. Group members are read only when the
 // projection keeps them (Entra sends excludedAttributes=members).
 func (s *Service) Get(ctx context.Context, kind scim.Kind, id string, p scim.ListParams) (scim.Resource, error) {
-	rec, err := s.backend.Get(ctx, bkind(kind), id, s.wantMembers(kind, p))
+	rec, err := s.backend.Get(ctx, bkind(kind), id, backends.Read{Members: s.wantMembers(kind, p)})
 	if err == nil && s.mapping.Deprovisioned(kind, rec) {
 		err = errDeprovisioned
 	}
@@ -144,7 +147,7 @@ func project(res scim.Resource, p scim.ListParams) scim.Resource {
 // List answers a filtered, paged query by translating the filter into a
 // target query; nothing is listed and filtered in memory.
 func (s *Service) List(ctx context.Context, kind scim.Kind, p scim.ListParams) (scim.ListResponse, error) {
-	q := backends.Query{Kind: bkind(kind), Offset: max(p.StartIndex, 1) - 1, Limit: p.Count, Members: s.wantMembers(kind, p)}
+	q := backends.Query{Kind: bkind(kind), Offset: max(p.StartIndex, 1) - 1, Limit: p.Count, Read: backends.Read{Members: s.wantMembers(kind, p)}}
 	f, err := s.mapping.Filter(kind, p.Filter)
 	if err != nil {
 		return scim.ListResponse{}, s.toSCIM(kind, "", err)

@@ -35,7 +35,8 @@ type faultyBackend struct {
 	fail   int
 	landed bool
 	calls  atomic.Int64
-	// writeReads counts Get and Find calls marked backends.ForWrite.
+	// writeReads counts Get and Find calls that read for a write
+	// (backends.Read.ForWrite).
 	writeReads atomic.Int64
 }
 
@@ -60,18 +61,18 @@ var errInjected = fmt.Errorf("injected: connection reset: %w", backends.ErrUnava
 // Find and Get are counted, not failed.
 func (f *faultyBackend) Find(ctx context.Context, q backends.Query) ([]backends.Record, int, error) {
 	f.calls.Add(1)
-	if backends.IsForWrite(ctx) {
+	if q.ForWrite {
 		f.writeReads.Add(1)
 	}
 	return f.Backend.Find(ctx, q)
 }
 
-func (f *faultyBackend) Get(ctx context.Context, k backends.Kind, id string, members bool) (backends.Record, error) {
+func (f *faultyBackend) Get(ctx context.Context, k backends.Kind, id string, r backends.Read) (backends.Record, error) {
 	f.calls.Add(1)
-	if backends.IsForWrite(ctx) {
+	if r.ForWrite {
 		f.writeReads.Add(1)
 	}
-	return f.Backend.Get(ctx, k, id, members)
+	return f.Backend.Get(ctx, k, id, r)
 }
 
 func (f *faultyBackend) Create(ctx context.Context, k backends.Kind, attrs map[string][]string) (backends.Record, error) {
@@ -85,15 +86,15 @@ func (f *faultyBackend) Create(ctx context.Context, k backends.Kind, attrs map[s
 	return f.Backend.Create(ctx, k, attrs)
 }
 
-func (f *faultyBackend) Modify(ctx context.Context, k backends.Kind, id string, ch []backends.Change) error {
+func (f *faultyBackend) Modify(ctx context.Context, cur backends.Record, ch []backends.Change) error {
 	f.calls.Add(1)
 	if fail, landed := f.fault("Modify"); fail {
 		if landed {
-			_ = f.Backend.Modify(ctx, k, id, ch)
+			_ = f.Backend.Modify(ctx, cur, ch)
 		}
 		return errInjected
 	}
-	return f.Backend.Modify(ctx, k, id, ch)
+	return f.Backend.Modify(ctx, cur, ch)
 }
 
 func (f *faultyBackend) Delete(ctx context.Context, k backends.Kind, id string) error {
@@ -514,7 +515,7 @@ func TestStateCallsPerWrite(t *testing.T) {
 	require.Equal(t, writes, cs.take(), "delete")
 }
 
-// A write's own reads are marked as the write's (backends.ForWrite), so
+// A write's own reads say they are the write's (backends.Read.ForWrite), so
 // that a backend serves them with its write capacity; queries are not.
 func TestWritesMarkTheirReads(t *testing.T) {
 	f := newFixture(t)
@@ -619,7 +620,7 @@ func TestMatchPrecedenceAsConfigured(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, old.ID, res["id"], "the existing entry, linked")
-			got, err := f.be.Backend.Get(ctx, backends.User, old.ID, false)
+			got, err := f.be.Backend.Get(ctx, backends.User, old.ID, backends.Read{})
 			require.NoError(t, err)
 			require.Equal(t, []string{"e-ana"}, got.Attrs["external_id"])
 		})
@@ -690,7 +691,7 @@ func TestDeprovisionedIsGoneUntilRestored(t *testing.T) {
 	stateless := NewService(Options{Tenant: "t", Mapping: m, Backend: f.be})
 	require.Equal(t, 404, scimStatus(t, stateless.Delete(ctx, scim.User, id)), "any other DELETE of it is a 404")
 
-	kept, err := f.be.Backend.Get(ctx, backends.User, id, false)
+	kept, err := f.be.Backend.Get(ctx, backends.User, id, backends.Read{})
 	require.NoError(t, err, "the row is kept")
 	require.Equal(t, []string{"0"}, kept.Attrs["active"])
 	require.Equal(t, []string{"1"}, kept.Attrs["deprovisioned"])
@@ -706,11 +707,11 @@ func TestDeprovisionedIsGoneUntilRestored(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, id, back["id"], "restored, not created again")
 	require.Equal(t, true, back["active"])
-	got, err := f.be.Backend.Get(ctx, backends.User, id, false)
+	got, err := f.be.Backend.Get(ctx, backends.User, id, backends.Read{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"1"}, got.Attrs["active"])
 	require.Empty(t, got.Attrs["deprovisioned"])
-	members, err := f.be.Backend.Get(ctx, backends.Group, gid, true)
+	members, err := f.be.Backend.Get(ctx, backends.Group, gid, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{id}, members.Attrs[backends.AttrMembers], "her membership survived")
 	require.Equal(t, 1, filter(scim.User, `userName eq "ana@x.com"`))
@@ -723,7 +724,7 @@ func TestDeprovisionedIsGoneUntilRestored(t *testing.T) {
 	g2, err := f.svc.Create(ctx, scim.Group, group("Sales"))
 	require.NoError(t, err)
 	require.Equal(t, gid, g2["id"])
-	members, err = f.be.Backend.Get(ctx, backends.Group, gid, true)
+	members, err = f.be.Backend.Get(ctx, backends.Group, gid, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{id}, members.Attrs[backends.AttrMembers])
 }

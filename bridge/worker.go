@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -52,7 +53,7 @@ type WorkerObserver interface {
 // a resource gone) are buried at once for an operator to look at.
 type Worker struct {
 	queue    state.Queue
-	services map[string]*Service
+	services atomic.Pointer[map[string]*Service]
 	o        WorkerOptions
 	log      hclog.Logger
 	wake     chan struct{}
@@ -84,11 +85,19 @@ func NewWorker(queue state.Queue, services []*Service, o WorkerOptions, log hclo
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	w := &Worker{queue: queue, services: map[string]*Service{}, o: o, log: log.Named("worker"), wake: make(chan struct{}, 1)}
-	for _, s := range services {
-		w.services[s.tenant] = s
-	}
+	w := &Worker{queue: queue, o: o, log: log.Named("worker"), wake: make(chan struct{}, 1)}
+	w.SetServices(services...)
 	return w
+}
+
+// SetServices makes services the tenants whose jobs the worker applies
+// from the next job on (a reload); a job in flight finishes on its service.
+func (w *Worker) SetServices(services ...*Service) {
+	m := make(map[string]*Service, len(services))
+	for _, s := range services {
+		m[s.tenant] = s
+	}
+	w.services.Store(&m)
 }
 
 // Wake makes the worker look at the queue now (after an enqueue).
@@ -145,7 +154,7 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 
 func (w *Worker) process(ctx context.Context, j state.Job) {
 	log := w.log.With("job", j.ID, "tenant", j.Tenant, "op", j.Op, "attempt", j.Attempts)
-	svc, ok := w.services[j.Tenant]
+	svc, ok := (*w.services.Load())[j.Tenant]
 	if !ok {
 		w.bury(ctx, log, j, "no such tenant in this configuration", ClassInternal)
 		return

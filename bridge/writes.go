@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +69,7 @@ func (s *Service) createLocked(ctx context.Context, req mapping.Request, keys []
 			if err != nil {
 				return answer{}, err
 			}
-			s.auditLog(ctx, "create", kind, rec.ID, req.Attrs, attrNames(req.Attrs))
+			s.auditLog(ctx, "create", kind, rec.ID, req.Attrs, slices.Sorted(maps.Keys(req.Attrs)))
 			break
 		}
 		existing, ferr := s.findExisting(ctx, req, keys)
@@ -181,7 +183,7 @@ func (s *Service) findOne(ctx context.Context, kind scim.Kind, attr, value strin
 	err := s.withRetry(ctx, func(ctx context.Context) error {
 		var err error
 		recs, _, err = s.backend.Find(ctx, backends.Query{Kind: bkind(kind),
-			Filter: backends.Cmp{Attr: attr, Op: backends.Eq, Value: value}, Limit: 2})
+			Filter: backends.Cmp{Attr: attr, Op: backends.Eq, Value: value}, Limit: 2, Read: forWrite})
 		return err
 	})
 	if err != nil || len(recs) == 0 {
@@ -200,7 +202,7 @@ func (s *Service) create(ctx context.Context, req mapping.Request, keys []natura
 		attempt++
 		if attempt > 1 && len(keys) > 0 {
 			recs, _, err := s.backend.Find(ctx, backends.Query{Kind: bkind(req.Kind),
-				Filter: backends.Cmp{Attr: keys[0].Attr, Op: backends.Eq, Value: keys[0].value}, Limit: 1})
+				Filter: backends.Cmp{Attr: keys[0].Attr, Op: backends.Eq, Value: keys[0].value}, Limit: 1, Read: forWrite})
 			if err != nil {
 				return err
 			}
@@ -282,13 +284,18 @@ func (s *Service) modify(method string, op operation, body any, status int,
 	}
 }
 
-// get reads the current record of a write. An entry a SCIM DELETE kept is
-// not found: every later write leaves it alone (but a restoring POST).
+// forWrite is how a write's own reads read: with the write's capacity
+// (backends.Read), never with the queries'.
+var forWrite = backends.Read{ForWrite: true}
+
+// get reads the current record of a write, with the backend's Handle for
+// the Modify that follows. An entry a SCIM DELETE kept is not found: every
+// later write leaves it alone (but a restoring POST).
 func (s *Service) get(ctx context.Context, kind scim.Kind, id string) (backends.Record, error) {
 	var rec backends.Record
 	err := s.withRetry(ctx, func(ctx context.Context) error {
 		var err error
-		rec, err = s.backend.Get(ctx, bkind(kind), id, false)
+		rec, err = s.backend.Get(ctx, bkind(kind), id, forWrite)
 		return err
 	})
 	if err == nil && s.mapping.Deprovisioned(kind, rec) {
@@ -323,7 +330,7 @@ func (s *Service) modifyOnce(ctx context.Context, kind scim.Kind, cur backends.R
 		return cur, nil
 	}
 	err := s.withRetry(ctx, func(ctx context.Context) error {
-		return s.backend.Modify(ctx, bkind(kind), cur.ID, changes)
+		return s.backend.Modify(ctx, cur, changes)
 	})
 	if err != nil {
 		return backends.Record{}, err

@@ -45,11 +45,25 @@ func (m *Mapping) NewRequest(kind scim.Kind, in scim.Resource) (Request, error) 
 	if err := m.CheckRequired(kind, in); err != nil {
 		return Request{}, err
 	}
-	attrs, err := m.ToAttrs(kind, in)
+	attrs, err := m.requestAttrs(kind, in, nil)
 	if err != nil {
 		return Request{}, err
 	}
 	return Request{Kind: kind, Attrs: attrs, m: m, res: in}, nil
+}
+
+// requestAttrs is what a request body writes on a create: its mapped
+// attributes without those the directory owns (owned.go).
+func (m *Mapping) requestAttrs(kind scim.Kind, in scim.Resource, t tries) (map[string][]string, error) {
+	km, err := m.kindMap(kind)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := m.toAttrsAt(kind, in, t)
+	if err != nil {
+		return nil, err
+	}
+	return km.keepUnowned(nil, attrs, nil), nil
 }
 
 // Value is the request's first value of target attribute attr ("" when it
@@ -74,7 +88,7 @@ func (r Request) Next(err error) (Request, bool, error) {
 	if !ok {
 		return r, false, nil
 	}
-	attrs, err := r.m.toAttrsAt(r.Kind, r.res, t)
+	attrs, err := r.m.requestAttrs(r.Kind, r.res, t)
 	if err != nil {
 		return r, false, err
 	}
@@ -193,15 +207,21 @@ func (m *Mapping) changes(kind scim.Kind, start tries, build func(t tries) ([]ba
 }
 
 // ReplaceChanges are the changes a SCIM PUT makes to cur: every mapped
-// attribute becomes the request's (one it omits is cleared); group members
-// are replaced only when the request carries them.
+// attribute SCIM owns becomes the request's (one it omits is cleared),
+// except an extension's when the request carries none of it (owned.go);
+// group members are replaced only when the request carries them.
 func (m *Mapping) ReplaceChanges(cur backends.Record, req Request) (Changes, error) {
+	km, err := m.kindMap(req.Kind)
+	if err != nil {
+		return Changes{}, err
+	}
 	_, old, err := m.mapped(req.Kind, cur)
 	if err != nil {
 		return Changes{}, err
 	}
+	carried := carriesExtension(req.res)
 	return m.fromRequest(req, func(next map[string][]string) []backends.Change {
-		changes := Diff(old, next)
+		changes := Diff(old, km.keepUnowned(old, next, carried))
 		if ids, ok := next[backends.AttrMembers]; ok && m.members {
 			changes = append(changes, backends.Change{Op: backends.Replace, Attr: backends.AttrMembers, Values: ids})
 		}
@@ -227,7 +247,7 @@ func (r Request) at(t tries) (map[string][]string, error) {
 	if maps.Equal(t, r.tries) {
 		return r.Attrs, nil
 	}
-	return r.m.toAttrsAt(r.Kind, r.res, t)
+	return r.m.requestAttrs(r.Kind, r.res, t)
 }
 
 // RetriedCreateChanges are the changes that bring cur, the entry an
@@ -240,19 +260,22 @@ func (m *Mapping) RetriedCreateChanges(cur backends.Record, req Request) (Change
 		return Changes{}, err
 	}
 	return m.fromRequest(req, func(attrs map[string][]string) []backends.Change {
-		return m.overlay(old, old, attrs)
+		return m.overlay(req.Kind, old, old, attrs)
 	})
 }
 
-// overlay is the changes from old to base with attrs written over it, and
-// attrs' members added.
-func (m *Mapping) overlay(old, base, attrs map[string][]string) []backends.Change {
+// overlay is the changes from old to base with attrs written over it
+// (what SCIM owns of them), and attrs' members added.
+func (m *Mapping) overlay(kind scim.Kind, old, base, attrs map[string][]string) []backends.Change {
 	next := make(map[string][]string, len(base)+len(attrs))
 	for k, v := range base {
 		next[k] = v
 	}
 	for k, v := range attrs {
 		next[k] = v
+	}
+	if km, err := m.kindMap(kind); err == nil {
+		next = km.keepUnowned(old, next, nil)
 	}
 	changes := Diff(old, next)
 	if ids := attrs[backends.AttrMembers]; len(ids) > 0 && m.members {
@@ -268,6 +291,10 @@ func (m *Mapping) overlay(old, base, attrs map[string][]string) []backends.Chang
 // list being read; an add of no member is no change. Errors are
 // *scim.Error 400 naming the operation.
 func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.PatchOp) (Changes, error) {
+	km, err := m.kindMap(kind)
+	if err != nil {
+		return Changes{}, err
+	}
 	// The baseline, before ApplyPatch changes res in place.
 	res, old, err := m.mapped(kind, cur)
 	if err != nil {
@@ -283,6 +310,10 @@ func (m *Mapping) PatchChanges(kind scim.Kind, cur backends.Record, ops []scim.P
 			return nil, err
 		}
 		delete(next, backends.AttrMembers)
+		next = km.keepUnowned(old, next, nil)
+		if err := km.removedRequired(old, next); err != nil {
+			return nil, err
+		}
 		changes := Diff(old, next)
 		if m.members {
 			changes = appendMembers(changes, members)

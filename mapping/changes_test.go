@@ -95,7 +95,9 @@ groups:
 }
 
 // PUT replaces every mapped attribute (an omitted one is cleared) and
-// leaves what the mapping does not name; members only when carried.
+// leaves what the mapping does not name, and the attributes of an
+// extension the body does not carry (the badge cards); members only when
+// carried.
 func TestReplaceChanges(t *testing.T) {
 	m := mustLoad(t, pharosMapping)
 	req, err := m.NewRequest(scim.User, mustDecode(t, scim.User, `{
@@ -106,9 +108,30 @@ func TestReplaceChanges(t *testing.T) {
 	got, err := m.ReplaceChanges(alice(), req)
 	require.NoError(t, err)
 	require.Equal(t, []backends.Change{
-		{Op: backends.Replace, Attr: "cards"},
 		{Op: backends.Replace, Attr: "title"},
-	}, got.List)
+	}, got.List, "a PUT without the Pharos extension keeps the cards")
+
+	const pharosExt = "urn:ietf:params:scim:schemas:extension:pharos:2.0:User"
+	for _, tc := range []struct {
+		name, ext string
+		want      []backends.Change
+	}{
+		{"the extension carried empty clears the cards", `"` + pharosExt + `":{}`,
+			[]backends.Change{{Op: backends.Replace, Attr: "cards"}}},
+		{"the extension carried replaces the cards", `"` + pharosExt + `":{"badgeCards":["C3"]}`,
+			[]backends.Change{{Op: backends.Replace, Attr: "cards", Values: []string{"C3"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := m.NewRequest(scim.User, mustDecode(t, scim.User, `{
+				"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId":"e-1",
+				"userName":"alice@contoso.com", "active":true, "displayName":"Alice Smith", "title":"Engineer",
+				"emails":[{"type":"work","value":"alice@contoso.com"}], `+tc.ext+`}`))
+			require.NoError(t, err)
+			got, err := m.ReplaceChanges(alice(), req)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.List)
+		})
+	}
 
 	groups := func(body string) []backends.Change {
 		t.Helper()

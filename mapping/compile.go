@@ -32,6 +32,8 @@ type Mapping struct {
 	users   *kindMap
 	groups  *kindMap
 	members bool
+	// discovery is what /Schemas and /ResourceTypes say (discovery.go).
+	discovery scim.Discovery
 }
 
 // MatchKey is an attribute Entra may match on, in precedence order.
@@ -77,20 +79,25 @@ const (
 
 // attribute is one compiled attribute mapping.
 type attribute struct {
-	spec      *attrSpec // as written, for errors found after compiling
-	kind      scim.Kind
-	path      scim.Path // zero for a computed attribute
-	setPath   scim.Path // where ToResource writes it
-	key       string    // lookup key of path; "" when computed
-	computed  bool      // no SCIM source: toTarget builds it from attr()
-	target    string
-	match     int
-	required  bool
-	multi     bool
-	ref       scim.Kind
-	vk        valueKind
-	writeOnly bool // never read back (password)
-	workEmail bool // emails[type eq "work"].value: falls back to the primary email
+	spec     *attrSpec // as written, for errors found after compiling
+	kind     scim.Kind
+	path     scim.Path // zero for a computed attribute
+	scimPath scim.Path // the path as the mapping names it (discovery)
+	setPath  scim.Path // where ToResource writes it
+	key      string    // lookup key of path; "" when computed
+	computed bool      // no SCIM source: toTarget builds it from attr()
+	target   string
+	match    int
+	required bool
+	multi    bool
+	ref      scim.Kind
+	vk       valueKind
+	// mutability is scim.ReadWrite, scim.ReadOnly (the directory owns
+	// it: read, never written through SCIM) or scim.Immutable (written
+	// while the target has no value, then kept: set on create).
+	mutability string
+	writeOnly  bool // never read back (password)
+	workEmail  bool // emails[type eq "work"].value: falls back to the primary email
 	// readsOthers is set when toTarget calls attr(): its target value
 	// then depends on more than this attribute, so it cannot be filtered.
 	readsOthers bool
@@ -150,6 +157,7 @@ func Parse(name string, src []byte) (*Mapping, error) {
 		return nil, joinSorted(c.errs)
 	}
 	m.name = name
+	m.discovery = m.buildDiscovery()
 	return m, nil
 }
 
@@ -339,7 +347,8 @@ func (c *compiler) compileKind(spec *kindSpec, kind scim.Kind) *kindMap {
 
 func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attribute {
 	before := len(c.errs)
-	a := &attribute{spec: as, kind: kind, target: as.target.v, match: as.match.v, required: as.required.v, multi: as.multi.v}
+	a := &attribute{spec: as, kind: kind, target: as.target.v, match: as.match.v, required: as.required.v, multi: as.multi.v, mutability: scim.ReadWrite}
+	c.compileMutability(a, as)
 	switch {
 	case !as.target.set:
 		if !hasErrorAt(c.errs, as.path+".target") && !hasErrorAt(c.errs, as.path) {
@@ -439,6 +448,32 @@ func (c *compiler) compileAttr(km *kindMap, as *attrSpec, kind scim.Kind) *attri
 	return a
 }
 
+// compileMutability checks who may write the attribute: readOnly is the
+// directory's (another tool writes it; SCIM only reads it), immutable is
+// set on create (and while the target holds no value), then kept.
+func (c *compiler) compileMutability(a *attribute, as *attrSpec) {
+	f := as.mutability
+	if !f.set {
+		return
+	}
+	switch f.v {
+	case scim.ReadWrite, scim.Immutable:
+	case scim.ReadOnly:
+		switch {
+		case !as.scim.set:
+			c.errorAt(f, "a computed attribute (no scim) is written from other attributes; it cannot be readOnly (remove it, or use immutable to compute it on create only)")
+		case as.required.v:
+			c.errorAt(f, "a readOnly attribute is written by the directory, not by SCIM clients, so it cannot be required")
+		case as.match.set:
+			c.errorAt(f, "a match key is written by the SCIM client; it cannot be readOnly")
+		}
+	default:
+		c.errorAt(f, "must be readWrite (the default), readOnly (owned by the directory: returned, never written through SCIM) or immutable (set on create only), not %q", f.v)
+		return
+	}
+	a.mutability = f.v
+}
+
 // compileCandidates compiles selectUniqueValue: like Entra's
 // SelectUniqueValue, the candidates of a computed, directory-unique
 // attribute that is not a SCIM key (AD's cn and sAMAccountName), tried in
@@ -513,7 +548,7 @@ func (c *compiler) checkPath(a *attribute, as *attrSpec, kind scim.Kind) {
 		c.errorAt(as.scim, "members is provisioned through groups.members (and the target layout), not as an attribute")
 		return
 	}
-	a.path, a.setPath = p, p
+	a.path, a.setPath, a.scimPath = p, p, p
 	a.vk = vString
 	if def == nil {
 		// A custom extension attribute: a string, or a list of strings

@@ -330,16 +330,15 @@ func memberIDs(raw any) ([]string, error) {
 
 // CheckRequired checks that every attribute the mapping marks required has
 // a value in r (after the same conversion ToAttrs applies). A missing one
-// gives *scim.Error 400 invalidValue naming it, e.g. `attribute
-// emails[type eq "work"].value (mail) is required`; when several are
-// missing, each is named.
+// gives *scim.Error 400 invalidValue naming it and the Entra attribute to
+// map (requiredDetail); when several are missing, each is named.
 func (m *Mapping) CheckRequired(kind scim.Kind, r scim.Resource) error {
 	km, err := m.kindMap(kind)
 	if err != nil {
 		return err
 	}
 	rd := &reader{km: km, r: r}
-	var missing []string
+	var missing []*attribute
 	for _, a := range km.attrs {
 		if !a.required {
 			continue
@@ -349,13 +348,22 @@ func (m *Mapping) CheckRequired(kind scim.Kind, r scim.Resource) error {
 			return err
 		}
 		if len(vals) == 0 {
-			missing = append(missing, "attribute "+a.label()+" is required")
+			missing = append(missing, a)
 		}
 	}
-	if len(missing) > 0 {
-		return scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "%s", strings.Join(missing, "; "))
+	return requiredError(missing)
+}
+
+// requiredError is the one 400 for required attributes without a value.
+func requiredError(missing []*attribute) error {
+	if len(missing) == 0 {
+		return nil
 	}
-	return nil
+	details := make([]string, len(missing))
+	for i, a := range missing {
+		details[i] = a.requiredDetail()
+	}
+	return scim.Errorf(http.StatusBadRequest, scim.InvalidValue, "%s", strings.Join(details, "; "))
 }
 
 // ToResource builds the canonical SCIM resource of a target record:
@@ -508,7 +516,7 @@ func (a *attribute) defaultSCIM(vals []string) (any, bool) {
 	case a.vk == vRef:
 		return map[string]any{"value": vals[0]}, true
 	case a.vk == vBool:
-		return parseBool(vals[0])
+		return backends.ParseBool(vals[0])
 	}
 	return vals[0], true
 }
@@ -547,7 +555,7 @@ func (a *attribute) normalizeOut(out any) (any, bool, error) {
 	switch {
 	case a.vk == vBool:
 		if s, ok := v.(string); ok {
-			b, ok := parseBool(s)
+			b, ok := backends.ParseBool(s)
 			return b, ok, nil
 		}
 	case a.vk == vRef:
@@ -592,18 +600,6 @@ func jsonValue(v any) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("returned a %T, which is not a SCIM value", v)
-}
-
-// parseBool reads a boolean stored by a target: true/false, 1/0, yes/no,
-// on/off in any case. Anything else is left out rather than guessed.
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "yes", "on":
-		return true, true
-	case "false", "0", "no", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // boolOf reads a SCIM boolean, including Entra's "True"/"False" strings.

@@ -195,6 +195,10 @@ func TestWorkEmailFallback(t *testing.T) {
 	}
 }
 
+// mailRequired is the 400 detail of a user without a work email on the
+// Pharos mapping: the same for a create, a PUT and a PATCH removing it.
+const mailRequired = `attribute emails[type eq "work"].value (email) is required: map Entra's mail to emails[type eq "work"].value in the provisioning app's attribute mapping`
+
 func TestCheckRequired(t *testing.T) {
 	m := mustLoad(t, pharosMapping)
 	tests := []struct {
@@ -203,9 +207,9 @@ func TestCheckRequired(t *testing.T) {
 		want string // "" for no error
 	}{
 		{"complete", `{"userName": "u", "emails": [{"type": "work", "value": "w@x"}]}`, ""},
-		{"no mail", `{"userName": "u", "externalId": "e"}`, `attribute emails[type eq "work"].value (email) is required`},
-		{"mail empty", `{"userName": "u", "emails": [{"type": "work", "value": ""}]}`, `attribute emails[type eq "work"].value (email) is required`},
-		{"nothing", `{"externalId": "e"}`, `attribute userName (login) is required; attribute emails[type eq "work"].value (email) is required`},
+		{"no mail", `{"userName": "u", "externalId": "e"}`, mailRequired},
+		{"mail empty", `{"userName": "u", "emails": [{"type": "work", "value": ""}]}`, mailRequired},
+		{"nothing", `{"externalId": "e"}`, `attribute userName (login) is required: map Entra's userPrincipalName to userName in the provisioning app's attribute mapping; ` + mailRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,7 +97,7 @@ func (m *Mapping) RestoreChanges(cur backends.Record, req Request) (Changes, err
 		return Changes{}, err
 	}
 	return m.fromRequest(req, func(attrs map[string][]string) []backends.Change {
-		changes := m.overlay(old, enabled, attrs)
+		changes := m.overlay(req.Kind, old, enabled, attrs)
 		if km.marker != nil {
 			changes = append(changes, backends.Change{Op: backends.Replace, Attr: km.marker.attr})
 		}

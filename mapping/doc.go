@@ -42,8 +42,10 @@
 //	      target: login
 //	      match: 2
 //	      required: true
-//	    # required: a create without a value for it is
-//	    #   answered 400 invalidValue naming the attribute.
+//	    # required: a create (or PUT) without a value for it, and a PATCH
+//	    #   that removes its value, are answered 400 invalidValue naming
+//	    #   the attribute and the Entra attribute to map; /Schemas marks it
+//	    #   (and a complex parent such as emails) required.
 //	    - scim: emails[type eq "work"].value # falls back to the primary email
 //	      target: email
 //	      required: true
@@ -66,6 +68,15 @@
 //	    - scim: urn:ietf:params:scim:schemas:extension:pharos:2.0:User:badgeCards
 //	      target: cards
 //	      multiValued: true
+//	    # mutability: who writes the attribute. readWrite (the default):
+//	    #   SCIM clients. readOnly: the directory (another tool writes it,
+//	    #   such as the badge-card import): returned, never written through
+//	    #   SCIM; what a client sends is ignored. immutable: set on create,
+//	    #   and later only while the target holds no value. /Schemas
+//	    #   advertises it.
+//	    - scim: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter
+//	      target: cost_center
+//	      mutability: immutable
 //	    # A computed attribute has no scim: toTarget builds it from other
 //	    # attributes with attr(). It is written, never read back, and
 //	    # cannot be filtered on.
@@ -99,6 +110,13 @@
 //	                     # leaves them out) until a POST restores them.
 //	  groups:
 //	    onDelete: delete # groups: delete (default) | keep (with a marker)
+//
+// A PUT replaces every mapped attribute SCIM owns (one the body omits is
+// cleared), except the attributes of an extension the body does not carry
+// at all (no object under its URN): those are kept, so a client that does
+// not know the Pharos extension cannot wipe badge cards added outside SCIM.
+// PATCH changes only what its operations name. Discovery lists what the
+// mapping stores, with these characteristics, for /Schemas.
 //
 // Keys are exact (YAML is case-sensitive); an unknown key, a duplicate key
 // or a value of the wrong type is an error. Anchors, aliases and merge keys

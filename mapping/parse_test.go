@@ -189,7 +189,7 @@ func TestParseErrors(t *testing.T) {
 		{"members under users", "users:\n  target: {t: 1}\n  members: true\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
 			`test.yaml:3:3: users.members: unknown key "members" (known keys: attributes, target)`},
 		{"unknown key far off", usersWith("    - {scim: title, target: title, flavour: x}\n"),
-			`test.yaml:7:36: users.attributes[2].flavour: unknown key "flavour" (known keys: fromTarget, match, multiValued, reference, required, scim, selectUniqueValue, target, toTarget)`},
+			`test.yaml:7:36: users.attributes[2].flavour: unknown key "flavour" (known keys: fromTarget, match, multiValued, mutability, reference, required, scim, selectUniqueValue, target, toTarget)`},
 		{"users not a mapping", "users: 3\n" + minimalGroups, `test.yaml:1:8: users: must be a mapping of keys (target, attributes), not a number (3)`},
 		{"target missing", "users:\n  attributes:\n    - {scim: externalId, target: e, match: 1}\n    - {scim: userName, target: l, match: 2}\n" + minimalGroups,
 			`test.yaml:1:1: users: target is missing: say where users live in the backend (e.g. target: {table: users, key: id})`},

@@ -36,3 +36,24 @@ func (m *Mapping) Target(kind scim.Kind, path string) (string, bool) {
 	}
 	return "", false
 }
+
+// CardAttr is the SCIM attribute name of badge cards: the import of
+// `scimbridge cards import` writes the target attribute that a User
+// extension's badgeCards maps to (the shipped Pharos mapping's
+// urn:ietf:params:scim:schemas:extension:pharos:2.0:User:badgeCards).
+const CardAttr = "badgeCards"
+
+// CardsTarget names the multi-valued target attribute that holds a user's
+// badge cards: the one a User extension attribute named badgeCards (any
+// extension URN) maps to. ok is false when the mapping stores no cards.
+func (m *Mapping) CardsTarget() (string, bool) {
+	if m.users == nil {
+		return "", false
+	}
+	for _, a := range m.users.attrs {
+		if a.multi && !a.computed && a.path.URN != "" && a.path.Sub == "" && strings.EqualFold(a.path.Attr, CardAttr) {
+			return a.target, true
+		}
+	}
+	return "", false
+}

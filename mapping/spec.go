@@ -92,6 +92,9 @@ type attrSpec struct {
 	reference  field[string]
 	toTarget   field[string]
 	fromTarget field[string]
+	// mutability is readWrite (the default), readOnly (owned by the
+	// directory) or immutable (set on create only).
+	mutability field[string]
 	// selectUnique holds the candidate expressions of selectUniqueValue.
 	selectUnique field[[]field[string]]
 }
@@ -102,7 +105,7 @@ var (
 	topKeys         = []string{"users", "groups", "deprovision"}
 	userKeys        = []string{"target", "attributes"}
 	groupKeys       = []string{"target", "members", "attributes"}
-	attrKeys        = []string{"scim", "target", "match", "required", "multiValued", "reference", "toTarget", "fromTarget", "selectUniqueValue"}
+	attrKeys        = []string{"scim", "target", "match", "required", "multiValued", "reference", "toTarget", "fromTarget", "selectUniqueValue", "mutability"}
 	deprovisionKeys = []string{"onDelete", "marker", "groups"}
 	groupDeprovKeys = []string{"onDelete", "marker"}
 	markerKeys      = []string{"target", "value"}
@@ -444,6 +447,8 @@ func (d *decoder) attribute(n ast.Node, path string) *attrSpec {
 			a.toTarget = d.str(e.val, p)
 		case "fromTarget":
 			a.fromTarget = d.str(e.val, p)
+		case "mutability":
+			a.mutability = d.str(e.val, p)
 		case "selectUniqueValue":
 			seq, ok := d.resolve(e.val).(*ast.SequenceNode)
 			if !ok {

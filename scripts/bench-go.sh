@@ -17,6 +17,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# BenchmarkCardsImport measures the import's peak RSS with /usr/bin/time.
+. scripts/lib.sh
+[ -x /usr/bin/time ] || apt_install time
+
 eval "$(scripts/pg-start.sh)"
 eval "$(scripts/slapd-start.sh)"
 eval "$(scripts/redis-start.sh)"

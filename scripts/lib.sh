@@ -84,3 +84,33 @@ stop_by_pidfile() {
 	rm -rf "$dir"
 	log "stopped and removed $dir"
 }
+
+# stop_nodes NAME DIR MARKER: stop_by_pidfile for a group of servers (a
+# Redis Cluster, a Sentinel group), each with its pid file in a directory
+# of its own under DIR: every one is signalled, then DIR removed.
+stop_nodes() {
+	local name=$1 dir=$2 marker=$3 pidfile pid pids=()
+	if [ ! -e "$dir" ]; then
+		log "$dir is already gone"
+		return 0
+	fi
+	[ -f "$dir/$marker" ] || die "$dir was not created by the matching start script (no $marker marker): not touching it"
+	for pidfile in "$dir"/*/*.pid; do
+		[ -f "$pidfile" ] || continue
+		pid=$(cat "$pidfile")
+		kill -CONT "$pid" 2>/dev/null || true
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+	done
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "$name $pid did not stop in 10 s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	rm -rf "$dir"
+	log "stopped and removed $dir"
+}

@@ -95,6 +95,7 @@ index objectClass eq
 index entryUUID eq
 index uid,mail,cn,sn,givenName,displayName eq,sub
 index scimExternalId,employeeNumber eq,sub
+index scimBadgeCard eq
 index member,uniqueMember,memberUid,manager eq
 
 database monitor

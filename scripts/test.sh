@@ -24,6 +24,7 @@ eval "$(scripts/slapd-start.sh)"
 eval "$(scripts/redis-start.sh)"
 eval "$(scripts/389ds-start.sh)"
 eval "$(scripts/samba-start.sh)"
+scripts/tools-install.sh
 # The console's browser tests drive a headless Chromium.
 eval "$(scripts/chromium-install.sh)"
 

@@ -33,7 +33,7 @@ const ruleBitAnd = "1.2.840.113556.1.4.803"
 // into moveTo. With a password the account is added disabled and enabled
 // by Create once it has one (adder.enable).
 func (a *activeCodec) encode(ad *adder, name string, vals []string) ([]string, error) {
-	on, ok := parseBool(vals[0])
+	on, ok := backends.ParseBool(vals[0])
 	if a.bit != 0 {
 		if !ok {
 			return nil, &backends.InvalidError{Attr: name, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
@@ -57,7 +57,7 @@ func (a *activeCodec) modify(p *planner, ch backends.Change, vals []string) ([]s
 	if len(vals) == 0 {
 		return vals, a.bit == 0, nil
 	}
-	on, ok := parseBool(vals[0])
+	on, ok := backends.ParseBool(vals[0])
 	if a.bit != 0 {
 		if !ok || ch.Op != backends.Replace {
 			return nil, false, &backends.InvalidError{Attr: ch.Attr, Reason: fmt.Sprintf("%q is not true or false", vals[0])}
@@ -120,7 +120,7 @@ func (a *activeCodec) filter(f filterer, x backends.Cmp) (string, error) {
 	if x.Op == backends.Pr {
 		return "(" + x.Attr + "=*)", nil
 	}
-	on, ok := parseBool(x.Value)
+	on, ok := backends.ParseBool(x.Value)
 	if !ok {
 		return matchNone, nil
 	}

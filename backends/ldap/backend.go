@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
@@ -46,8 +47,8 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN,
-		recent: newRecentEntries(recentSlots, recentTTL)}
+	b := &Backend{cfg: c, users: users, groups: groups, pool: p, log: log, baseDN: c.BaseDN, poolRefs: new(atomic.Int64)}
+	b.poolRefs.Store(1)
 	switch c.PermissiveModify {
 	case permissiveAuto:
 		b.permissive = []goldap.Control{goldap.NewControlString(goldap.ControlTypeMicrosoftPermissiveModify, false, "")}
@@ -62,6 +63,14 @@ func Open(ctx context.Context, cfg backends.Config, schema backends.Schema, log 
 
 func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, *kindLayout, error) {
 	c, errs := decodeConfig(raw)
+	users, groups, err := compileLayouts(c, schema)
+	return c, users, groups, errors.Join(append(errs, err)...)
+}
+
+// compileLayouts compiles the mapping's layouts against a decoded
+// configuration.
+func compileLayouts(c Config, schema backends.Schema) (*kindLayout, *kindLayout, error) {
+	var errs []error
 	base, _ := goldap.ParseDN(c.BaseDN)
 	users, uerrs := compileLayout(backends.User, schema.Users, base, c.BaseDN)
 	groups, gerrs := compileLayout(backends.Group, schema.Groups, base, c.BaseDN)
@@ -74,7 +83,7 @@ func compile(raw backends.Config, schema backends.Schema) (Config, *kindLayout, 
 		(within(users.searchBaseDN, groups.searchBaseDN) || within(groups.searchBaseDN, users.searchBaseDN)) {
 		errs = append(errs, errors.New("ldap: users.target and groups.target select the same entries (same filter, nested search bases): give them different objectClasses or filters"))
 	}
-	return c, users, groups, errors.Join(errs...)
+	return users, groups, errors.Join(errs...)
 }
 
 // Backend is a directory reached over LDAP: OpenLDAP, 389 DS, AD LDS or
@@ -94,7 +103,9 @@ type Backend struct {
 	dseMu sync.Mutex
 	dse   *serverInfo // the root DSE, read on first need; nil until then
 
-	recent *recentEntries // entries Get read, for the Modify that follows
+	// poolRefs counts the backends sharing pool (WithSchema); the last
+	// Close closes it.
+	poolRefs *atomic.Int64
 }
 
 var (
@@ -115,7 +126,7 @@ func (b *Backend) layout(kind backends.Kind) (*kindLayout, error) {
 
 // Ping binds a connection (or reuses one) and reads the base entry.
 func (b *Backend) Ping(ctx context.Context) error {
-	return b.pool.read(ctx, func(c *conn) error {
+	return b.pool.read(ctx, backends.Read{}, func(c *conn) error {
 		_, err := c.search(goldap.NewSearchRequest(b.baseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 			1, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
 		return classify("ping", err, nil)
@@ -129,27 +140,43 @@ func (b *Backend) RoundTrips() RoundTrips {
 
 // Close closes every connection; operations in flight finish first.
 func (b *Backend) Close() error {
-	b.pool.close()
+	if b.poolRefs.Add(-1) == 0 {
+		b.pool.close()
+	}
 	return nil
 }
 
+var _ backends.Rebinder = (*Backend)(nil)
+
+// WithSchema is the backend for a changed mapping over the same
+// connections (a reload): the layouts are compiled anew, the pool, its
+// binds and its limits are shared. Each backend is closed on its own; the
+// pool closes with the last.
+func (b *Backend) WithSchema(_ context.Context, schema backends.Schema) (backends.Backend, error) {
+	users, groups, err := compileLayouts(b.cfg, schema)
+	if err != nil {
+		return nil, err
+	}
+	b.poolRefs.Add(1)
+	return &Backend{cfg: b.cfg, users: users, groups: groups, pool: b.pool, log: b.log, baseDN: b.baseDN,
+		permissive: b.permissive, poolRefs: b.poolRefs}, nil
+}
+
 // Get reads one record by its id, through an equality filter on the id
-// attribute (escaped; objectGUID as its bytes).
-func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, members bool) (backends.Record, error) {
+// attribute (escaped; objectGUID as its bytes). Its Handle keeps what a
+// Modify of the record plans from (see entryHandle).
+func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, r backends.Read) (backends.Record, error) {
 	k, err := b.layout(kind)
 	if err != nil {
 		return backends.Record{}, err
 	}
 	var rec backends.Record
-	err = b.pool.read(ctx, func(c *conn) error {
-		e, err := b.lookup(c, k, id, k.readAttrs(members))
+	err = b.pool.read(ctx, r, func(c *conn) error {
+		e, err := b.lookup(c, k, id, k.readAttrs(r.Members))
 		if err != nil {
 			return err
 		}
-		if info, err := b.rootDSE(c); err == nil && info.assertion {
-			b.recent.put(k, k.entryID(e), e) // for the Modify of a PATCH
-		}
-		recs, err := b.records(c, k, []*goldap.Entry{e}, members, nil)
+		recs, err := b.records(c, k, []*goldap.Entry{e}, r.Members, nil)
 		if err != nil {
 			return err
 		}
@@ -157,6 +184,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 			return fmt.Errorf("ldap: get %s %q: %w", kind, id, backends.ErrNotFound)
 		}
 		rec = recs[0]
+		rec.Handle = k.handle(e)
 		return nil
 	})
 	return rec, classify("get", err, nil)
@@ -290,4 +318,16 @@ func (b *Backend) allValues(c *conn, e *goldap.Entry, attr string) ([]string, er
 		}
 		e = res.Entries[0]
 	}
+}
+
+var _ backends.ReadOnlyDriver = Driver{}
+
+// OpenReadOnly is Open for a dry run: opening an LDAP backend writes
+// nothing, and the backend returned refuses every write.
+func (Driver) OpenReadOnly(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	b, err := Open(ctx, cfg, schema, log)
+	if err != nil {
+		return nil, err
+	}
+	return backends.ReadOnly(b), nil
 }

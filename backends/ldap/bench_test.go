@@ -96,7 +96,7 @@ func BenchmarkMemberAdds(b *testing.B) {
 			require.NoError(b, err)
 			continue
 		}
-		require.NoError(b, be.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: group[start:min(start+1000, len(group))]}}))
+		require.NoError(b, be.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: group[start:min(start+1000, len(group))]}}))
 	}
 	groupDN := "cn=big,ou=groups," + ou
 	extraDNs := make([]string, len(extra))
@@ -106,7 +106,7 @@ func BenchmarkMemberAdds(b *testing.B) {
 	l := adminConn(b, requireServer(b))
 	removeExtra := func(b *testing.B) {
 		b.StopTimer()
-		require.NoError(b, be.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: extra}}))
+		require.NoError(b, be.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: extra}}))
 		b.StartTimer()
 	}
 	var v vsRaw
@@ -126,7 +126,7 @@ func BenchmarkMemberAdds(b *testing.B) {
 		var sent int64 // requests of the measured Modify, not of removeExtra's
 		for b.Loop() {
 			before := be.RoundTrips()
-			require.NoError(b, be.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: extra}}))
+			require.NoError(b, be.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: extra}}))
 			sent += be.RoundTrips().Sub(before).Total()
 			removeExtra(b)
 		}
@@ -260,7 +260,7 @@ func BenchmarkGet(b *testing.B) {
 		for b.Loop() {
 			i++
 			start := time.Now()
-			_, err := be.Get(context.Background(), backends.User, ids[i%users], false)
+			_, err := be.Get(context.Background(), backends.User, ids[i%users], backends.Read{})
 			require.NoError(b, err)
 			lat.add(time.Since(start))
 		}
@@ -301,7 +301,7 @@ func BenchmarkModify(b *testing.B) {
 		for b.Loop() {
 			i++
 			start := time.Now()
-			require.NoError(b, be.Modify(ctx, backends.User, ids[i%users], []backends.Change{
+			require.NoError(b, be.Modify(ctx, backends.Record{Kind: backends.User, ID: ids[i%users]}, []backends.Change{
 				{Op: backends.Replace, Attr: "displayName", Values: []string{fmt.Sprintf("be %d", i)}}}))
 			lat.add(time.Since(start))
 		}
@@ -315,9 +315,9 @@ func BenchmarkModify(b *testing.B) {
 		for b.Loop() {
 			i++
 			start := time.Now()
-			_, err := be.Get(ctx, backends.User, ids[i%users], false)
+			cur, err := be.Get(ctx, backends.User, ids[i%users], backends.Read{ForWrite: true})
 			require.NoError(b, err)
-			require.NoError(b, be.Modify(ctx, backends.User, ids[i%users], []backends.Change{
+			require.NoError(b, be.Modify(ctx, cur, []backends.Change{
 				{Op: backends.Replace, Attr: "displayName", Values: []string{fmt.Sprintf("gm %d", i)}}}))
 			lat.add(time.Since(start))
 		}

@@ -3,9 +3,10 @@ package ldap
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -335,16 +336,10 @@ const (
 // attributes and the base DN, without I/O. Every error is reported, in the
 // order of the layout's keys.
 func compileLayout(kind backends.Kind, ks backends.KindSchema, base *goldap.DN, baseStr string) (*kindLayout, []error) {
-	prefix := "ldap: " + layoutPath(kind)
-	if len(ks.Layout) == 0 {
-		if kind == backends.Group && len(ks.Attrs) == 0 {
-			return nil, nil
-		}
-		return nil, []error{fmt.Errorf("%s: required (parent, rdn, objectClasses)", prefix)}
-	}
+	prefix := "ldap: " + backends.LayoutPath(kind)
 	var l Layout
-	if err := backends.DecodeConfig(ks.Layout, &l); err != nil {
-		return nil, []error{fmt.Errorf("%s: %w", prefix, err)}
+	if ok, errs := backends.DecodeLayout(prefix, kind, ks, "parent, rdn, objectClasses", &l); !ok {
+		return nil, errs
 	}
 	lc := &layoutCompiler{prefix: prefix, base: base, baseStr: baseStr,
 		k: &kindLayout{kind: kind, attrs: map[string]backends.AttrSchema{}}}
@@ -471,7 +466,7 @@ func (lc *layoutCompiler) identity(attr string) {
 func (lc *layoutCompiler) values(l *Layout) {
 	k := lc.k
 	k.defaults = map[string][]string{}
-	for _, name := range sortedKeys(l.Defaults) {
+	for _, name := range slices.Sorted(maps.Keys(l.Defaults)) {
 		vals, ok := stringValues(l.Defaults[name])
 		if !isAttrName(name) || !ok || len(vals) == 0 {
 			lc.bad("defaults."+name, "must map an attribute name to a value or a list of values")
@@ -633,13 +628,6 @@ func (lc *layoutCompiler) member(m *MemberLayout) {
 	k.member = ml
 }
 
-func layoutPath(kind backends.Kind) string {
-	if kind == backends.Group {
-		return "groups.target"
-	}
-	return "users.target"
-}
-
 // joinDN puts a relative DN in front of base; "" is base itself.
 func joinDN(rel, base string) string {
 	rel = strings.TrimSpace(rel)
@@ -697,13 +685,4 @@ func stringValues(v any) ([]string, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -79,8 +79,8 @@ func TestShippedOpenLDAPMapping(t *testing.T) {
 	g, err := b.Create(ctx, backends.Group, gattrs)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, b.Delete(ctx, backends.Group, g.ID)) }()
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{rec.ID}}}))
-	got, err := b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{rec.ID}}}))
+	got, err := b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{rec.ID}, got.Attrs[backends.AttrMembers])
 }

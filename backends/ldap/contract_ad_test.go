@@ -81,8 +81,8 @@ func (c computedCN) Create(ctx context.Context, kind backends.Kind, attrs map[st
 	return c.Backend.Create(ctx, kind, attrs)
 }
 
-func (c computedCN) Modify(ctx context.Context, kind backends.Kind, id string, changes []backends.Change) error {
-	if kind == backends.User {
+func (c computedCN) Modify(ctx context.Context, cur backends.Record, changes []backends.Change) error {
+	if cur.Kind == backends.User {
 		for _, ch := range changes {
 			if ch.Attr == "displayName" && ch.Op == backends.Replace && len(ch.Values) > 0 {
 				changes = append(slices.Clone(changes), backends.Change{Op: backends.Replace, Attr: "cn", Values: cnFromName(ch.Values)})
@@ -90,7 +90,7 @@ func (c computedCN) Modify(ctx context.Context, kind backends.Kind, id string, c
 			}
 		}
 	}
-	return c.Backend.Modify(ctx, kind, id, changes)
+	return c.Backend.Modify(ctx, cur, changes)
 }
 
 // cnFromName is a CN for a name: the name itself when it fits AD's 64
@@ -180,17 +180,17 @@ func TestADMemberCodes(t *testing.T) {
 	del.Delete("member", []string{u1.Entries[0].DN})
 	require.Equal(t, int(goldap.LDAPResultUnwillingToPerform), resultCode(l.Modify(del)), "AD's code for an absent member")
 
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{ids[0]}}}))
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{ids[0]}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{
 		{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{ids[0], ids[1]}},
 		{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[0]}},
 	}))
-	got, err := b.Get(ctx, backends.Group, g.ID, true)
+	got, err := b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{ids[1]}, got.Attrs[backends.AttrMembers])
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
-	got, err = b.Get(ctx, backends.Group, g.ID, true)
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{ids[1]}}}))
+	got, err = b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Empty(t, got.Attrs[backends.AttrMembers], "emptied, no placeholder")
 }

@@ -18,9 +18,6 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 	if err != nil {
 		return err
 	}
-	// The entry Get may have read is not used: unlinking writes other
-	// entries before the delete could assert anything about this one.
-	b.recent.take(k, id)
 	ambiguous := false
 	err = b.pool.write(ctx, func(c *conn) error {
 		attrs := []string{"1.1"}

@@ -156,26 +156,25 @@
 //	Get with members                    +1 search per 200 members
 //	Create                              uniqueness search, add, read-back (id, timestamps)
 //	                                    +1 search to convert the manager or the members' ids
-//	Modify (after Get, OpenLDAP)        the Modify; +1 search for unique attributes or member ids
-//	Modify (no Get before, 389, AD)     +1 lookup search
+//	Modify (of what Get read, OpenLDAP) the Modify; +1 search for unique attributes or member ids
+//	Modify (no handle, 389, AD)         +1 lookup search
 //	Delete                              lookup, groups holding it, references to it, the delete
 //
 // The read-back after an add stays: go-ldap's Add returns no response
 // controls, so a Post-Read control cannot carry the new entryUUID. The
 // members and the manager's id are not read back: Create knows them.
 //
-// A PATCH is a Get, then a Modify of the same id under the bridge's
-// resource lock: the Modify takes the DN, classes and flags that Get read
-// (kept for 2 s in a fixed number of slots, see recentEntries) instead of
-// searching again, and its first write carries an assertion control
-// (RFC 4528) that the entry at that DN still has this id, these flags and
-// these classes. A renamed, deleted or replaced entry, or flags changed
-// meanwhile, fail the write (32, 122); Modify then looks the entry up and
-// plans again, once. On directories that do not list the control (389 DS
-// and Samba), Modify looks the entry up as before. A member add asserts
-// the same way that an empty group's placeholder is absent, instead of
-// searching for it; the once-in-a-group's-life answer 122 sends the
-// request again, removing it.
+// A Modify of a record Get read takes the DN, classes and flags Get left
+// on the record (its Handle, see entryHandle) instead of searching again,
+// and its first write carries an assertion control (RFC 4528) that the
+// entry at that DN still has this id, these flags and these classes. A
+// renamed, deleted or replaced entry, or flags changed meanwhile, fail the
+// write (32, 122); Modify then looks the entry up and plans again, once.
+// On directories that do not list the control (389 DS and Samba), and for
+// a record without a handle, Modify looks the entry up. A member add
+// asserts the same way that an empty group's placeholder is absent,
+// instead of searching for it; the once-in-a-group's-life answer 122 sends
+// the request again, removing it.
 //
 // # Soft delete
 //
@@ -198,7 +197,7 @@
 // the WhoAmI extended operation, which Active Directory does not have.
 // Two puddle pools keep poolSize connections each bound as the service
 // account, one for reads (Get, Find, Ping) and one for writes and their
-// own reads (a context marked backends.ForWrite), so that Entra's queries
+// own reads (a backends.Read with ForWrite), so that Entra's queries
 // and its Test Connection probe never wait behind writes to a slow
 // directory; an operation holds one connection for its few
 // requests, and a panic destroys it. Requests get the smaller of

@@ -118,17 +118,17 @@ func TestDS389ServiceAccountACIs(t *testing.T) {
 	require.Equal(t, u.ID, recs[0].ID)
 	g, err := b.Create(ctx, backends.Group, map[string][]string{"cn": {"team"}, backends.AttrMembers: {u.ID}})
 	require.NoError(t, err)
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{
 		{Op: backends.Replace, Attr: "uid", Values: []string{"ann.renamed@example.org"}},
 		{Op: backends.Replace, Attr: "scimActive", Values: []string{"FALSE"}},
 	}))
-	got, err := b.Get(ctx, backends.Group, g.ID, true)
+	got, err := b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{u.ID}, got.Attrs[backends.AttrMembers], "the member follows the rename")
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
 	require.NoError(t, b.Delete(ctx, backends.User, u.ID))
-	got, err = b.Get(ctx, backends.Group, g.ID, true)
+	got, err = b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Empty(t, got.Attrs[backends.AttrMembers])
 	require.NoError(t, b.Delete(ctx, backends.Group, g.ID))

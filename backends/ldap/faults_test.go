@@ -109,7 +109,7 @@ func TestFaults(t *testing.T) {
 			return err
 		}},
 		{"get", func(ctx context.Context, _ int) error {
-			_, err := b.Get(ctx, backends.User, alice.ID, false)
+			_, err := b.Get(ctx, backends.User, alice.ID, backends.Read{})
 			return err
 		}},
 		{"find", func(ctx context.Context, _ int) error {
@@ -117,10 +117,10 @@ func TestFaults(t *testing.T) {
 			return err
 		}},
 		{"modify", func(ctx context.Context, i int) error {
-			return b.Modify(ctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{fmt.Sprint(i)}}})
+			return b.Modify(ctx, backends.Record{Kind: backends.User, ID: alice.ID}, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{fmt.Sprint(i)}}})
 		}},
 		{"members", func(ctx context.Context, _ int) error {
-			return b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{alice.ID}}})
+			return b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{alice.ID}}})
 		}},
 	}
 	// failFast runs every operation against a broken slapd: each answers
@@ -136,7 +136,7 @@ func TestFaults(t *testing.T) {
 	}
 	recovers := func(t *testing.T, base int) {
 		require.Eventually(t, func() bool {
-			_, err := b.Get(ctx, backends.User, alice.ID, false)
+			_, err := b.Get(ctx, backends.User, alice.ID, backends.Read{})
 			return err == nil
 		}, 10*time.Second, 50*time.Millisecond, "the backend did not come back")
 		for i, op := range ops {
@@ -153,7 +153,7 @@ func TestFaults(t *testing.T) {
 		// A shorter request deadline wins over the timeout.
 		dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		start := time.Now()
-		_, err := b.Get(dctx, backends.User, alice.ID, false)
+		_, err := b.Get(dctx, backends.User, alice.ID, backends.Read{})
 		cancel()
 		require.ErrorIs(t, err, backends.ErrUnavailable)
 		require.Less(t, time.Since(start), 700*time.Millisecond)

@@ -37,7 +37,7 @@ func (b *Backend) Find(ctx context.Context, q backends.Query) ([]backends.Record
 	}
 	var recs []backends.Record
 	total := 0
-	err = b.pool.read(ctx, func(c *conn) error {
+	err = b.pool.read(ctx, q.Read, func(c *conn) error {
 		f, err := b.filter(c, k, q.Filter)
 		if err != nil {
 			return err

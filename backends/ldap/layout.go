@@ -67,7 +67,7 @@ func (k *kindLayout) readAttrs(members bool) []string {
 // modifyAttrs lists the attributes Modify reads from the entry it changes:
 // objectClass (auxiliary classes to add), the naming attribute, and what
 // the codecs read (the active flags kept by read-modify-write). readAttrs
-// asks for all of them, so an entry Get read will do (recentEntries).
+// asks for all of them, so an entry Get read will do (entryHandle).
 func (k *kindLayout) modifyAttrs() []string {
 	attrs := []string{"objectClass", k.rdn}
 	for _, name := range k.attrNames {

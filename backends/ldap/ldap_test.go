@@ -79,7 +79,7 @@ func TestPreExistingEntry(t *testing.T) {
 	require.Equal(t, 1, total)
 	id := recs[0].ID
 
-	require.NoError(t, b.Modify(ctx, backends.User, id, []backends.Change{
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: id}, []backends.Change{
 		{Op: backends.Replace, Attr: "scimExternalId", Values: []string{"0b5c7c6e-entra-objectid"}},
 		{Op: backends.Replace, Attr: "scimActive", Values: []string{"TRUE"}},
 	}))
@@ -118,11 +118,11 @@ func TestEmptyGroupPlaceholder(t *testing.T) {
 	requireDN(t, placeholder, members()[0])
 	require.Equal(t, []string{}, mustGetMembers(t, b, g.ID))
 
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
 	require.Len(t, members(), 1)
 	requireDN(t, "uid=alice,ou=people,"+ou, members()[0])
 
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{u.ID}}}))
 	require.Len(t, members(), 1)
 	requireDN(t, placeholder, members()[0])
 	require.Equal(t, []string{}, mustGetMembers(t, b, g.ID))
@@ -135,7 +135,7 @@ func TestEmptyGroupPlaceholder(t *testing.T) {
 
 func mustGetMembers(tb testing.TB, b *Backend, id string) []string {
 	tb.Helper()
-	rec, err := b.Get(context.Background(), backends.Group, id, true)
+	rec, err := b.Get(context.Background(), backends.Group, id, backends.Read{Members: true})
 	require.NoError(tb, err)
 	return rec.Attrs[backends.AttrMembers]
 }
@@ -184,7 +184,7 @@ func TestMemberChangesAreOneModify(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := modifyOps(t)
-			require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{tc.change}))
+			require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{tc.change}))
 			require.LessOrEqual(t, modifyOps(t)-before, tc.maxMods, "Modify requests sent")
 			require.ElementsMatch(t, tc.want, mustGetMembers(t, b, g.ID))
 		})
@@ -199,7 +199,7 @@ func TestRename(t *testing.T) {
 	u := create(t, b, backends.User, user("alice"))
 	g := create(t, b, backends.Group, map[string][]string{"cn": {"Finance"}, backends.AttrMembers: {u.ID}})
 
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{
 		{Op: backends.Replace, Attr: "uid", Values: []string{"alice.smith"}},
 		{Op: backends.Replace, Attr: "mail", Values: []string{"alice.smith@example.org"}},
 	}))
@@ -208,7 +208,7 @@ func TestRename(t *testing.T) {
 	require.Equal(t, []string{"alice.smith"}, e.GetAttributeValues("uid"))
 	require.Equal(t, []string{"alice.smith@example.org"}, e.GetAttributeValues("mail"))
 
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Replace, Attr: "cn", Values: []string{"Finance, EMEA"}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Replace, Attr: "cn", Values: []string{"Finance, EMEA"}}}))
 	requireDN(t, `cn=Finance\, EMEA,ou=groups,`+ou, rawEntry(t, ou, g.ID).DN)
 
 	// The test slapd has no refint overlay: the backend itself points the
@@ -217,18 +217,18 @@ func TestRename(t *testing.T) {
 	require.Equal(t, []string{u.ID}, mustGetMembers(t, b, g.ID))
 	boss := create(t, b, backends.User, user("boss"))
 	emp := create(t, b, backends.User, user("emp", "manager", boss.ID))
-	require.NoError(t, b.Modify(ctx, backends.User, boss.ID, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{"the.boss"}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: boss.ID}, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{"the.boss"}}}))
 	requireDN(t, "uid=the.boss,ou=people,"+ou, rawEntry(t, ou, emp.ID, "manager").GetAttributeValue("manager"))
-	got, err := b.Get(ctx, backends.User, emp.ID, false)
+	got, err := b.Get(ctx, backends.User, emp.ID, backends.Read{})
 	require.NoError(t, err)
 	require.Equal(t, []string{boss.ID}, got.Attrs["manager"])
 
 	long := strings.Repeat("Ünïcødé ", 40)
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{long}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{long}}}))
 	e = rawEntry(t, ou, u.ID, "uid", "scimBridgeKey")
 	require.True(t, strings.HasPrefix(strings.ToLower(e.DN), "scimbridgekey="), "a long name is hashed into the DN: %s", e.DN)
 	require.Equal(t, []string{long}, e.GetAttributeValues("uid"))
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{"alice"}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Replace, Attr: "uid", Values: []string{"alice"}}}))
 	e = rawEntry(t, ou, u.ID, "uid", "scimBridgeKey")
 	requireDN(t, "uid=alice,ou=people,"+ou, e.DN)
 	require.Empty(t, e.GetAttributeValues("scimBridgeKey"), "the old naming value went with the old RDN")
@@ -248,13 +248,13 @@ func TestManagerReference(t *testing.T) {
 	require.Len(t, recs, 1)
 	require.Equal(t, emp.ID, recs[0].ID)
 
-	err = b.Modify(ctx, backends.User, emp.ID, []backends.Change{{Op: backends.Replace, Attr: "manager", Values: []string{"5f0c1d2e-0000-4000-8000-000000000000"}}})
+	err = b.Modify(ctx, backends.Record{Kind: backends.User, ID: emp.ID}, []backends.Change{{Op: backends.Replace, Attr: "manager", Values: []string{"5f0c1d2e-0000-4000-8000-000000000000"}}})
 	var ie *backends.InvalidError
 	require.ErrorAs(t, err, &ie)
 	require.Equal(t, "manager", ie.Attr)
 
 	require.NoError(t, b.Delete(ctx, backends.User, boss.ID))
-	got, err := b.Get(ctx, backends.User, emp.ID, false)
+	got, err := b.Get(ctx, backends.User, emp.ID, backends.Read{})
 	require.NoError(t, err)
 	require.NotContains(t, got.Attrs, "manager", "a deleted manager is cleared")
 	require.Empty(t, rawEntry(t, ou, emp.ID, "manager").GetAttributeValues("manager"))
@@ -307,9 +307,9 @@ func TestPosixGroup(t *testing.T) {
 	require.Equal(t, []string{"alice"}, e.GetAttributeValues("memberUid"))
 	require.Equal(t, []string{"5000"}, e.GetAttributeValues("gidNumber"))
 
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{bob.ID, alice.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{bob.ID, alice.ID}}}))
 	require.ElementsMatch(t, []string{alice.ID, bob.ID}, mustGetMembers(t, b, g.ID))
-	require.NoError(t, b.Modify(ctx, backends.Group, g.ID, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{alice.ID, bob.ID}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.Group, ID: g.ID}, []backends.Change{{Op: backends.Remove, Attr: backends.AttrMembers, Values: []string{alice.ID, bob.ID}}}))
 	require.Equal(t, []string{}, mustGetMembers(t, b, g.ID))
 	require.Empty(t, rawEntry(t, ou, g.ID, "memberUid").GetAttributeValues("memberUid"))
 
@@ -343,15 +343,15 @@ func TestActiveBitAndMove(t *testing.T) {
 	m := goldap.NewModifyRequest(e.DN, nil)
 	m.Replace("roomNumber", []string{"66050"}) // 65536 DONT_EXPIRE_PASSWORD | 512 | 2
 	require.NoError(t, l.Modify(m))
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "roomNumber", Values: []string{"true"}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Replace, Attr: "roomNumber", Values: []string{"true"}}}))
 	e = rawEntry(t, ou, u.ID, "roomNumber")
 	require.Equal(t, "66048", e.GetAttributeValue("roomNumber"))
 	requireDN(t, "uid=alice,ou=people,"+ou, e.DN)
-	got, err := b.Get(ctx, backends.User, u.ID, false)
+	got, err := b.Get(ctx, backends.User, u.ID, backends.Read{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"true"}, got.Attrs["roomNumber"])
 
-	require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "roomNumber", Values: []string{"false"}}}))
+	require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Replace, Attr: "roomNumber", Values: []string{"false"}}}))
 	e = rawEntry(t, ou, u.ID, "roomNumber")
 	require.Equal(t, "66050", e.GetAttributeValue("roomNumber"))
 	requireDN(t, "uid=alice,ou=disabled,ou=people,"+ou, e.DN)
@@ -363,7 +363,7 @@ func TestActiveBitAndMove(t *testing.T) {
 func TestBindFailureIsUnavailable(t *testing.T) {
 	_, err := func() (*Backend, error) {
 		b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["password"] = "wrong-s3cret" })
-		_, err := b.Get(context.Background(), backends.User, "5f0c1d2e-0000-4000-8000-000000000000", false)
+		_, err := b.Get(context.Background(), backends.User, "5f0c1d2e-0000-4000-8000-000000000000", backends.Read{})
 		return b, err
 	}()
 	require.ErrorIs(t, err, backends.ErrUnavailable)

@@ -9,6 +9,35 @@ import (
 	"github.com/scimbridge/scimbridge/backends"
 )
 
+// entryHandle is the note Get leaves on a record (backends.Handle) for a
+// Modify of it: the entry's DN and the attributes Modify plans from
+// (modifyAttrs), as read as kind.
+type entryHandle struct {
+	kind backends.Kind
+	e    *goldap.Entry
+}
+
+// handle keeps, of e as Get read it, what a Modify of it needs.
+func (k *kindLayout) handle(e *goldap.Entry) backends.Handle {
+	keep := &goldap.Entry{DN: e.DN}
+	want := k.modifyAttrs()
+	for _, a := range e.Attributes {
+		if k.hasAttr(want, a.Name) {
+			keep.Attributes = append(keep.Attributes, a)
+		}
+	}
+	return backends.NewHandle(entryHandle{kind: k.kind, e: keep})
+}
+
+// handled returns the entry cur's handle keeps, or nil when cur has none
+// of this kind (a record built from an id, or found by Find).
+func (k *kindLayout) handled(cur backends.Record) *goldap.Entry {
+	if h, ok := cur.Handle.Value().(entryHandle); ok && h.kind == k.kind {
+		return h.e
+	}
+	return nil
+}
+
 // mod is one modification of a Modify request, in the stored form.
 type mod struct {
 	op   uint // goldap.AddAttribute, DeleteAttribute, ReplaceAttribute
@@ -31,18 +60,20 @@ type mod struct {
 // changes. A groupOfNames that would lose its last member (65) gets the
 // layout's placeholder instead.
 //
-// The entry is the one Get read just before, when there is one (see
-// recentEntries), and otherwise looked up by id.
+// The entry is the one cur's Get read (its Handle, see entryHandle) where
+// the directory can check that it still is (the assertion control), and
+// otherwise looked up by id.
 //
 // A Modify whose connection drops after sending is reported unavailable:
-// every change is idempotent as written here, and a retry starts by
-// re-reading the entry.
-func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, changes []backends.Change) error {
-	k, err := b.layout(kind)
+// every change is idempotent as written here, and what a retry takes from
+// the handle is asserted again, so an entry the first try changed sends it
+// to the lookup.
+func (b *Backend) Modify(ctx context.Context, cur backends.Record, changes []backends.Change) error {
+	k, err := b.layout(cur.Kind)
 	if err != nil {
 		return err
 	}
-	recent := b.recent.take(k, id)
+	id, read := cur.ID, k.handled(cur)
 	err = b.pool.write(ctx, func(c *conn) error {
 		info, err := b.rootDSE(c)
 		if err != nil {
@@ -67,11 +98,11 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 			resolved = err == nil
 			return err
 		}
-		if recent != nil && info.assertion {
+		if read != nil && info.assertion {
 			if err := resolve(); err != nil {
 				return err
 			}
-			err := b.modifyEntry(c, k, id, recent, changes, memberVals, ph, true)
+			err := b.modifyEntry(c, k, id, read, changes, memberVals, ph, true)
 			var stale *staleError
 			if !errors.As(err, &stale) {
 				return err
@@ -101,7 +132,7 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 }
 
 // modifyEntry plans changes against entry e and writes them. With
-// fromGet, e is the entry a Get read earlier: the first write asserts what
+// fromGet, e is the entry a Get read earlier (a handle's): the first write asserts what
 // the plan took from it (its id, flags and classes), and a failed
 // assertion or a DN that is gone is a *staleError, nothing written.
 func (b *Backend) modifyEntry(c *conn, k *kindLayout, id string, e *goldap.Entry, changes []backends.Change,

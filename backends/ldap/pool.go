@@ -214,9 +214,9 @@ func (p *pool) write(ctx context.Context, f func(c *conn) error) error {
 }
 
 // read runs f, which only searches, on a connection of the read lane, or
-// of the write lane when it is a write's own read (backends.ForWrite).
-func (p *pool) read(ctx context.Context, f func(c *conn) error) error {
-	if backends.IsForWrite(ctx) {
+// of the write lane when it is a write's own read (backends.Read.ForWrite).
+func (p *pool) read(ctx context.Context, r backends.Read, f func(c *conn) error) error {
+	if r.ForWrite {
 		return p.run(ctx, &p.writes, f)
 	}
 	return p.run(ctx, &p.reads, f)

@@ -35,7 +35,7 @@ func TestReadsDoNotWaitBehindWrites(t *testing.T) {
 		require.NoError(t, <-done)
 	}()
 
-	got, err := b.Get(ctx, backends.User, alice.ID, false)
+	got, err := b.Get(ctx, backends.User, alice.ID, backends.Read{})
 	require.NoError(t, err)
 	require.Equal(t, alice.ID, got.ID)
 	recs, total, err := b.Find(ctx, backends.Query{Kind: backends.User, Filter: backends.Cmp{Attr: "uid", Op: backends.Eq, Value: "alice"}, Limit: 10})
@@ -46,15 +46,15 @@ func TestReadsDoNotWaitBehindWrites(t *testing.T) {
 
 	wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	err = b.Modify(wctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
+	err = b.Modify(wctx, backends.Record{Kind: backends.User, ID: alice.ID}, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
 	require.ErrorIs(t, err, backends.ErrUnavailable, "a second write waits for the only write connection")
 	// A write's own read (the bridge's read-modify-write) takes the
 	// write's lane, so writes never crowd out the queries.
 	rctx, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel2()
-	_, err = b.Get(backends.ForWrite(rctx), backends.User, alice.ID, false)
+	_, err = b.Get(rctx, backends.User, alice.ID, backends.Read{ForWrite: true})
 	require.ErrorIs(t, err, backends.ErrUnavailable, "a write's read waits for the write lane")
-	_, err = b.Get(ctx, backends.User, alice.ID, false)
+	_, err = b.Get(ctx, backends.User, alice.ID, backends.Read{})
 	require.NoError(t, err, "while a plain read does not")
 }
 
@@ -64,7 +64,8 @@ func TestReadsDoNotWaitBehindWrites(t *testing.T) {
 func TestPanicInOperationFreesConnection(t *testing.T) {
 	b, _ := newTestBackendWith(t, testSchema(), func(c backends.Config) { c["poolSize"] = 1 })
 	ctx := context.Background()
-	for _, run := range []func(context.Context, func(*conn) error) error{b.pool.read, b.pool.write} {
+	read := func(ctx context.Context, f func(*conn) error) error { return b.pool.read(ctx, backends.Read{}, f) }
+	for _, run := range []func(context.Context, func(*conn) error) error{read, b.pool.write} {
 		func() {
 			defer func() { require.NotNil(t, recover()) }()
 			_ = run(ctx, func(*conn) error { panic("boom") })
@@ -95,10 +96,10 @@ func TestMaxConcurrentIsBusy(t *testing.T) {
 		done <- b.pool.write(ctx, func(*conn) error { close(holding); <-release; return nil })
 	}()
 	<-holding
-	err := b.Modify(ctx, backends.User, alice.ID, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
+	err := b.Modify(ctx, backends.Record{Kind: backends.User, ID: alice.ID}, []backends.Change{{Op: backends.Replace, Attr: "title", Values: []string{"x"}}})
 	require.ErrorIs(t, err, backends.ErrBusy)
 	require.ErrorIs(t, err, backends.ErrUnavailable)
-	_, err = b.Get(ctx, backends.User, alice.ID, false)
+	_, err = b.Get(ctx, backends.User, alice.ID, backends.Read{})
 	require.NoError(t, err, "the read lane has its own cap")
 	close(release)
 	require.NoError(t, <-done)

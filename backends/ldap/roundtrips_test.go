@@ -41,14 +41,20 @@ func TestRoundTrips(t *testing.T) {
 		}
 		return create(t, b, backends.Group, attrs)
 	}
-	get := func(t *testing.T, kind backends.Kind, id string, members bool) {
+	get := func(t *testing.T, kind backends.Kind, id string, members bool) backends.Record {
 		t.Helper()
-		_, err := b.Get(ctx, kind, id, members)
+		rec, err := b.Get(ctx, kind, id, backends.Read{Members: members})
 		require.NoError(t, err)
+		return rec
+	}
+	// modifyRead modifies the record Get read, as the bridge does.
+	modifyRead := func(t *testing.T, cur backends.Record, changes ...backends.Change) {
+		t.Helper()
+		require.NoError(t, b.Modify(ctx, cur, changes))
 	}
 	modify := func(t *testing.T, kind backends.Kind, id string, changes ...backends.Change) {
 		t.Helper()
-		require.NoError(t, b.Modify(ctx, kind, id, changes))
+		modifyRead(t, backends.Record{Kind: kind, ID: id}, changes...)
 	}
 	members := func(op backends.ChangeOp, ids []string) backends.Change {
 		return backends.Change{Op: op, Attr: backends.AttrMembers, Values: ids}
@@ -61,7 +67,7 @@ func TestRoundTrips(t *testing.T) {
 	}
 	uidEq := func(t *testing.T, id string) backends.Expr {
 		t.Helper()
-		rec, err := b.Get(ctx, backends.User, id, false)
+		rec, err := b.Get(ctx, backends.User, id, backends.Read{})
 		require.NoError(t, err)
 		return backends.Cmp{Attr: "uid", Op: backends.Eq, Value: rec.Attrs["uid"][0]}
 	}
@@ -96,20 +102,20 @@ func TestRoundTrips(t *testing.T) {
 		}, RoundTrips{Search: 3, Add: 1}},
 		{"get user", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
-			return func(t *testing.T) { get(t, backends.User, u.ID, false) }
+			return func(t *testing.T) { _ = get(t, backends.User, u.ID, false) }
 		}, RoundTrips{Search: 1}},
 		{"get user with a manager", func(t *testing.T) func(t *testing.T) {
 			m := newUser(t)
 			u := newUser(t, "manager", m.ID)
-			return func(t *testing.T) { get(t, backends.User, u.ID, false) }
+			return func(t *testing.T) { _ = get(t, backends.User, u.ID, false) }
 		}, RoundTrips{Search: 2}},
 		{"get group without members", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 100))
-			return func(t *testing.T) { get(t, backends.Group, g.ID, false) }
+			return func(t *testing.T) { _ = get(t, backends.Group, g.ID, false) }
 		}, RoundTrips{Search: 1}},
 		{"get group with 100 members", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 100))
-			return func(t *testing.T) { get(t, backends.Group, g.ID, true) }
+			return func(t *testing.T) { _ = get(t, backends.Group, g.ID, true) }
 		}, RoundTrips{Search: 2}},
 		{"find userName eq, no manager", func(t *testing.T) func(t *testing.T) {
 			f := uidEq(t, newUser(t).ID)
@@ -134,38 +140,33 @@ func TestRoundTrips(t *testing.T) {
 		{"get, then modify user, one scalar (the bridge's PATCH)", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) {
-				get(t, backends.User, u.ID, false)
-				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "displayName", Values: []string{"D"}})
+				modifyRead(t, get(t, backends.User, u.ID, false), backends.Change{Op: backends.Replace, Attr: "displayName", Values: []string{"D"}})
 			}
 		}, RoundTrips{Search: 1, Modify: 1}},
 		{"get, then modify user, a unique attribute", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) {
-				get(t, backends.User, u.ID, false)
-				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "scimExternalId", Values: []string{"ext-" + u.ID}})
+				modifyRead(t, get(t, backends.User, u.ID, false), backends.Change{Op: backends.Replace, Attr: "scimExternalId", Values: []string{"ext-" + u.ID}})
 			}
 		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then rename user", func(t *testing.T) func(t *testing.T) {
 			u := newUser(t)
 			return func(t *testing.T) {
-				get(t, backends.User, u.ID, false)
-				modify(t, backends.User, u.ID, backends.Change{Op: backends.Replace, Attr: "uid", Values: []string{"renamed-" + u.ID}})
+				modifyRead(t, get(t, backends.User, u.ID, false), backends.Change{Op: backends.Replace, Attr: "uid", Values: []string{"renamed-" + u.ID}})
 			}
 		}, RoundTrips{Search: 4, ModifyDN: 1}},
 		{"get, then add 1 member", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 1))
 			add := users(t, 1)
 			return func(t *testing.T) {
-				get(t, backends.Group, g.ID, false)
-				modify(t, backends.Group, g.ID, members(backends.Add, add))
+				modifyRead(t, get(t, backends.Group, g.ID, false), members(backends.Add, add))
 			}
 		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then add 100 members", func(t *testing.T) func(t *testing.T) {
 			g := newGroup(t, users(t, 1))
 			add := users(t, 100)
 			return func(t *testing.T) {
-				get(t, backends.Group, g.ID, false)
-				modify(t, backends.Group, g.ID, members(backends.Add, add))
+				modifyRead(t, get(t, backends.Group, g.ID, false), members(backends.Add, add))
 			}
 		}, RoundTrips{Search: 2, Modify: 1}},
 		// The Modify asserts the placeholder is gone, learns it is there
@@ -175,24 +176,21 @@ func TestRoundTrips(t *testing.T) {
 			g := newGroup(t, nil)
 			add := users(t, 1)
 			return func(t *testing.T) {
-				get(t, backends.Group, g.ID, false)
-				modify(t, backends.Group, g.ID, members(backends.Add, add))
+				modifyRead(t, get(t, backends.Group, g.ID, false), members(backends.Add, add))
 			}
 		}, RoundTrips{Search: 3, Modify: 2}},
 		{"get, then remove 1 member", func(t *testing.T) func(t *testing.T) {
 			ids := users(t, 2)
 			g := newGroup(t, ids)
 			return func(t *testing.T) {
-				get(t, backends.Group, g.ID, false)
-				modify(t, backends.Group, g.ID, members(backends.Remove, ids[:1]))
+				modifyRead(t, get(t, backends.Group, g.ID, false), members(backends.Remove, ids[:1]))
 			}
 		}, RoundTrips{Search: 2, Modify: 1}},
 		{"get, then remove 100 members", func(t *testing.T) func(t *testing.T) {
 			ids := users(t, 101)
 			g := newGroup(t, ids)
 			return func(t *testing.T) {
-				get(t, backends.Group, g.ID, false)
-				modify(t, backends.Group, g.ID, members(backends.Remove, ids[1:]))
+				modifyRead(t, get(t, backends.Group, g.ID, false), members(backends.Remove, ids[1:]))
 			}
 		}, RoundTrips{Search: 2, Modify: 1}},
 		{"add 1 member (no Get before)", func(t *testing.T) func(t *testing.T) {
@@ -239,14 +237,14 @@ func TestCreateAnswersAsGetReads(t *testing.T) {
 	ctx := context.Background()
 	m := create(t, b, backends.User, user("boss"))
 	u := create(t, b, backends.User, user("worker", "manager", m.ID))
-	got, err := b.Get(ctx, backends.User, u.ID, false)
+	got, err := b.Get(ctx, backends.User, u.ID, backends.Read{})
 	require.NoError(t, err)
 	require.Equal(t, []string{m.ID}, u.Attrs["manager"])
 	require.Equal(t, got.Attrs, u.Attrs)
 
 	inner := create(t, b, backends.Group, map[string][]string{"cn": {"inner"}})
 	g := create(t, b, backends.Group, map[string][]string{"cn": {"outer"}, backends.AttrMembers: {u.ID, inner.ID, m.ID, u.ID}})
-	read, err := b.Get(ctx, backends.Group, g.ID, true)
+	read, err := b.Get(ctx, backends.Group, g.ID, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{u.ID, inner.ID, m.ID}, g.Attrs[backends.AttrMembers])
 	require.ElementsMatch(t, read.Attrs[backends.AttrMembers], g.Attrs[backends.AttrMembers])

@@ -113,18 +113,6 @@ func foldValue(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
-// parseBool reads a written active value: true/false, 1/0, yes/no in any
-// case (LDAP booleans are TRUE/FALSE).
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1", "yes", "on":
-		return true, true
-	case "false", "0", "no", "off":
-		return false, true
-	}
-	return false, false
-}
-
 // parseGeneralizedTime reads createTimestamp/modifyTimestamp
 // (RFC 4517 §3.3.13): 20261126184457Z, AD's 20261126184457.0Z, or an
 // offset. The zero time when absent or unreadable.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -219,7 +220,7 @@ type adder struct {
 func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) (*addPlan, error) {
 	written := map[string][]string{}
 	a := &adder{b: b, c: c, refIDs: map[string]string{}, parent: k.parent}
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		if name == backends.AttrMembers {
 			continue
 		}
@@ -239,7 +240,7 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 		}
 		written[name] = vals
 	}
-	for _, name := range sortedKeys(k.defaults) {
+	for _, name := range slices.Sorted(maps.Keys(k.defaults)) {
 		if !hasFold(written, name) {
 			written[name] = k.defaults[name]
 		}
@@ -254,7 +255,7 @@ func (b *Backend) addRequest(c *conn, k *kindLayout, attrs map[string][]string) 
 	}
 	req := goldap.NewAddRequest(dn, nil)
 	req.Attribute("objectClass", append(slices.Clone(k.objectClasses), k.auxClasses...))
-	for _, name := range sortedKeys(written) {
+	for _, name := range slices.Sorted(maps.Keys(written)) {
 		req.Attribute(name, written[name])
 	}
 	if k.password != "" {
@@ -352,7 +353,7 @@ func (b *Backend) refDNs(c *conn, a backends.AttrSchema, ids []string, strict bo
 func (b *Backend) checkUnique(c *conn, k *kindLayout, attrs map[string][]string, self string) error {
 	var terms []string
 	var uniq []string
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		a, ok := k.attr(name)
 		if !ok || !a.Unique || a.Ref != "" {
 			continue

@@ -53,14 +53,14 @@ func TestConstraintMapping(t *testing.T) {
 				return err
 			}, "external_id", alice.ID},
 			{"login on modify", func() error {
-				return b.Modify(ctx, backends.User, bob.ID, []backends.Change{{Op: backends.Replace, Attr: "login", Values: []string{"alice"}}})
+				return b.Modify(ctx, backends.Record{Kind: backends.User, ID: bob.ID}, []backends.Change{{Op: backends.Replace, Attr: "login", Values: []string{"alice"}}})
 			}, "login", alice.ID},
 			{"card of another user on create", func() error {
 				_, err := b.Create(ctx, backends.User, map[string][]string{"login": {"dave"}, "cards": {"x", "ab12"}})
 				return err
 			}, "cards", alice.ID},
 			{"card of another user on modify", func() error {
-				return b.Modify(ctx, backends.User, bob.ID, []backends.Change{{Op: backends.Add, Attr: "cards", Values: []string{"AB12"}}})
+				return b.Modify(ctx, backends.Record{Kind: backends.User, ID: bob.ID}, []backends.Change{{Op: backends.Add, Attr: "cards", Values: []string{"AB12"}}})
 			}, "cards", alice.ID},
 			{"group external_id", func() error {
 				_, err := b.Create(ctx, backends.Group, map[string][]string{"name": {"Other"}, "external_id": {"G-1"}})
@@ -83,7 +83,7 @@ func TestConstraintMapping(t *testing.T) {
 		_, total, err := b.Find(ctx, backends.Query{Kind: backends.User})
 		require.NoError(t, err)
 		require.Equal(t, 2, total)
-		r, err := b.Get(ctx, backends.User, bob.ID, false)
+		r, err := b.Get(ctx, backends.User, bob.ID, backends.Read{})
 		require.NoError(t, err)
 		require.NotContains(t, r.Attrs, "cards")
 	})
@@ -104,7 +104,7 @@ func TestInvalidValues(t *testing.T) {
 			return func() error { _, err := b.Create(ctx, backends.User, attrs); return err }
 		}
 		modify := func(kind backends.Kind, id string, c backends.Change) write {
-			return func() error { return b.Modify(ctx, kind, id, []backends.Change{c}) }
+			return func() error { return b.Modify(ctx, backends.Record{Kind: kind, ID: id}, []backends.Change{c}) }
 		}
 		tests := []struct {
 			name  string
@@ -140,9 +140,9 @@ func TestInvalidValues(t *testing.T) {
 		require.Equal(t, 1, total)
 
 		t.Run("unsupported", func(t *testing.T) {
-			err := b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{g.ID}}})
+			err := b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Add, Attr: backends.AttrMembers, Values: []string{g.ID}}})
 			require.ErrorIs(t, err, backends.ErrUnsupported, "users have no members")
-			err = b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: 9, Attr: "email"}})
+			err = b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: 9, Attr: "email"}})
 			require.ErrorIs(t, err, backends.ErrUnsupported)
 			_, err = b.Create(ctx, "Printer", nil)
 			require.ErrorIs(t, err, backends.ErrUnsupported)
@@ -219,7 +219,7 @@ func TestManagerReference(t *testing.T) {
 		require.Equal(t, []string{u.ID}, recIDs(recs))
 
 		require.NoError(t, b.Delete(ctx, backends.User, boss.ID))
-		r, err := b.Get(ctx, backends.User, u.ID, false)
+		r, err := b.Get(ctx, backends.User, u.ID, backends.Read{})
 		require.NoError(t, err)
 		require.NotContains(t, r.Attrs, "manager_id", "a deleted manager is no longer referenced")
 	})
@@ -277,7 +277,7 @@ func TestOpenSQLite(t *testing.T) {
 		s := standardSchema()
 		s.Groups = backends.KindSchema{}
 		b := mustOpen(t, backends.Config{"dsn": filepath.Join(t.TempDir(), "p.db")}, s)
-		_, err := b.Get(ctx, backends.Group, "x", false)
+		_, err := b.Get(ctx, backends.Group, "x", backends.Read{})
 		require.ErrorIs(t, err, backends.ErrUnsupported)
 		_, _, err = b.Find(ctx, backends.Query{Kind: backends.Group})
 		require.ErrorIs(t, err, backends.ErrUnsupported)
@@ -329,14 +329,14 @@ func TestUnavailable(t *testing.T) {
 		p.stop() // the server is gone: open connections drop, new ones are refused
 		calls := map[string]func() error{
 			"ping": func() error { return b.Ping(ctx) },
-			"get":  func() error { _, err := b.Get(ctx, backends.User, rec.ID, true); return err },
+			"get":  func() error { _, err := b.Get(ctx, backends.User, rec.ID, backends.Read{Members: true}); return err },
 			"find": func() error { _, _, err := b.Find(ctx, backends.Query{Kind: backends.User, Limit: 5}); return err },
 			"create": func() error {
 				_, err := b.Create(ctx, backends.User, map[string][]string{"login": {"b"}})
 				return err
 			},
 			"modify": func() error {
-				return b.Modify(ctx, backends.User, rec.ID, []backends.Change{{Op: backends.Replace, Attr: "email", Values: []string{"a@x"}}})
+				return b.Modify(ctx, backends.Record{Kind: backends.User, ID: rec.ID}, []backends.Change{{Op: backends.Replace, Attr: "email", Values: []string{"a@x"}}})
 			},
 			"delete": func() error { return b.Delete(ctx, backends.User, rec.ID) },
 		}
@@ -345,7 +345,7 @@ func TestUnavailable(t *testing.T) {
 			require.ErrorIs(t, err, backends.ErrUnavailable, name)
 		}
 		p.start() // back on the same port
-		_, err = b.Get(ctx, backends.User, rec.ID, false)
+		_, err = b.Get(ctx, backends.User, rec.ID, backends.Read{})
 		require.NoError(t, err, "the pool reconnects once the server is back")
 	})
 	t.Run("sqlite locked", func(t *testing.T) {
@@ -406,8 +406,8 @@ func TestCardsCaseInsensitive(t *testing.T) {
 		u, err := b.Create(ctx, backends.User, map[string][]string{"login": {"a"}, "cards": {"ab12", "AB12", "cd34"}})
 		require.NoError(t, err)
 		require.Equal(t, []string{"ab12", "cd34"}, u.Attrs["cards"], "a value repeated in another case is stored once")
-		require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Remove, Attr: "cards", Values: []string{"CD34"}}}))
-		r, err := b.Get(ctx, backends.User, u.ID, false)
+		require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Remove, Attr: "cards", Values: []string{"CD34"}}}))
+		r, err := b.Get(ctx, backends.User, u.ID, backends.Read{})
 		require.NoError(t, err)
 		require.Equal(t, []string{"ab12"}, r.Attrs["cards"])
 	})

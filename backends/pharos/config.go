@@ -3,8 +3,9 @@ package pharos
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/scimbridge/scimbridge/backends"
@@ -121,16 +122,10 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // decodeLayout decodes and checks one kind's layout against its schema. A
 // nil layout for groups means the mapping has no groups; users are required.
 func decodeLayout(kind backends.Kind, ks backends.KindSchema) (*Layout, []error) {
-	prefix := "pharos: " + layoutPath(kind)
-	if len(ks.Layout) == 0 {
-		if kind == backends.Group && len(ks.Attrs) == 0 {
-			return nil, nil
-		}
-		return nil, []error{fmt.Errorf("%s: required", prefix)}
-	}
+	prefix := "pharos: " + backends.LayoutPath(kind)
 	var l Layout
-	if err := backends.DecodeConfig(ks.Layout, &l); err != nil {
-		return nil, []error{fmt.Errorf("%s: %w", prefix, err)}
+	if ok, errs := backends.DecodeLayout(prefix, kind, ks, "", &l); !ok {
+		return nil, errs
 	}
 	var errs []error
 	ident := func(path, v string, required bool) {
@@ -145,7 +140,7 @@ func decodeLayout(kind backends.Kind, ks backends.KindSchema) (*Layout, []error)
 	ident("key", l.Key, true)
 	ident("created", l.Created, false)
 	ident("modified", l.Modified, false)
-	for _, name := range sortedKeys(l.MultiValued) {
+	for _, name := range slices.Sorted(maps.Keys(l.MultiValued)) {
 		c := l.MultiValued[name]
 		p := "multiValued." + name
 		ident(p, name, true)
@@ -190,20 +185,4 @@ func decodeLayout(kind backends.Kind, ks backends.KindSchema) (*Layout, []error)
 		}
 	}
 	return &l, errs
-}
-
-func layoutPath(kind backends.Kind) string {
-	if kind == backends.Group {
-		return "groups.target"
-	}
-	return "users.target"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

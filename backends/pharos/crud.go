@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,7 +140,7 @@ func (b *Backend) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 		_ = tx.Rollback()
 		var se *stepError
 		if errors.As(err, &se) && !isOurs(se.err) {
-			return b.resolve(ctx, op, se)
+			return b.resolve(ctx, b.db, op, se)
 		}
 		return b.fail(ctx, op, err)
 	}
@@ -149,9 +151,10 @@ func (b *Backend) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error
 }
 
 // resolve explains a failed write in the attribute's terms: a unique
-// violation becomes a ConflictError naming the attribute and the holder, a
-// refused value an InvalidError naming the attribute.
-func (b *Backend) resolve(ctx context.Context, op string, se *stepError) error {
+// violation becomes a ConflictError naming the attribute and the holder
+// (looked up through q, which sees what the failed write's transaction
+// wrote before it), a refused value an InvalidError naming the attribute.
+func (b *Backend) resolve(ctx context.Context, q querier, op string, se *stepError) error {
 	if ctx.Err() != nil {
 		return b.fail(ctx, op, se.err)
 	}
@@ -172,7 +175,7 @@ func (b *Backend) resolve(ctx context.Context, op string, se *stepError) error {
 		b.log.Debug("unique violation", "op", op, "attr", attr, "error", se.err)
 		ce := &backends.ConflictError{Attr: attr}
 		if raw, ok := se.raw[attr]; ok {
-			ce.ID, _ = b.holder(ctx, b.db, se.t, attr, raw, se.self)
+			ce.ID, _ = b.holder(ctx, q, se.t, attr, raw, se.self)
 		}
 		return ce
 	case classInvalid:
@@ -293,7 +296,7 @@ func (b *Backend) Create(ctx context.Context, kind backends.Kind, attrs map[stri
 	var scalars []scalarVal
 	var others []change
 	_, withMembers := attrs[backends.AttrMembers]
-	for _, attr := range sortedKeys(attrs) {
+	for _, attr := range slices.Sorted(maps.Keys(attrs)) {
 		c, err := t.prepare(backends.Replace, attr, attrs[attr])
 		if err != nil {
 			return backends.Record{}, err
@@ -375,8 +378,9 @@ func (b *Backend) insertRow(ctx context.Context, tx *sql.Tx, t *table, scalars [
 	return id.String, nil
 }
 
-// Get reads one record; members only when asked.
-func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, members bool) (backends.Record, error) {
+// Get reads one record; members only when asked. It leaves no Handle:
+// the id is the row's key, all a Modify needs.
+func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, r backends.Read) (backends.Record, error) {
 	t, err := b.table(kind)
 	if err != nil {
 		return backends.Record{}, err
@@ -385,7 +389,7 @@ func (b *Backend) Get(ctx context.Context, kind backends.Kind, id string, member
 	if !ok {
 		return backends.Record{}, notFound(kind, id)
 	}
-	recs, err := b.readByKey(ctx, b.db, t, key, members)
+	recs, err := b.readByKey(ctx, b.db, t, key, r.Members)
 	if err != nil {
 		return backends.Record{}, b.fail(ctx, "get", err)
 	}
@@ -513,7 +517,7 @@ func (b *Backend) fill(ctx context.Context, q querier, t *table, recs []backends
 		}
 		return nil
 	}
-	for _, attr := range sortedKeys(t.multi) {
+	for _, attr := range slices.Sorted(maps.Keys(t.multi)) {
 		ch := t.multi[attr]
 		if err := load(attr, ch.name, ch.key.name, ch.value.name); err != nil {
 			return err
@@ -582,8 +586,10 @@ func (b *Backend) Find(ctx context.Context, q backends.Query) ([]backends.Record
 }
 
 // Modify applies changes in order, in one transaction, and bumps the
-// modification time.
-func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, changes []backends.Change) error {
+// modification time. The row is cur's ID, its key: the transaction finds
+// and locks it (touch), so cur's Handle is not needed.
+func (b *Backend) Modify(ctx context.Context, cur backends.Record, changes []backends.Change) error {
+	kind, id := cur.Kind, cur.ID
 	t, err := b.table(kind)
 	if err != nil {
 		return err
@@ -601,16 +607,21 @@ func (b *Backend) Modify(ctx context.Context, kind backends.Kind, id string, cha
 		prepared = append(prepared, pc)
 	}
 	return b.inTx(ctx, "modify", func(tx *sql.Tx) error {
-		if err := b.touch(ctx, tx, t, id, key); err != nil {
+		return b.modifyIn(ctx, tx, t, id, key, prepared)
+	})
+}
+
+// modifyIn is Modify's work inside the transaction tx.
+func (b *Backend) modifyIn(ctx context.Context, tx *sql.Tx, t *table, id string, key any, prepared []change) error {
+	if err := b.touch(ctx, tx, t, id, key); err != nil {
+		return err
+	}
+	for _, c := range prepared {
+		if err := b.apply(ctx, tx, t, id, key, c); err != nil {
 			return err
 		}
-		for _, c := range prepared {
-			if err := b.apply(ctx, tx, t, id, key, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // touch bumps the modification time, which also locks the row against
@@ -843,7 +854,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 				}
 			}
 		}
-		for _, attr := range sortedKeys(t.multi) {
+		for _, attr := range slices.Sorted(maps.Keys(t.multi)) {
 			ch := t.multi[attr]
 			a := &args{pg: b.pg}
 			if err := exec("DELETE FROM "+quote(ch.name)+" WHERE "+quote(ch.key.name)+" = "+a.add(key), a.vals...); err != nil {
@@ -854,7 +865,7 @@ func (b *Backend) Delete(ctx context.Context, kind backends.Kind, id string) err
 			if other == nil {
 				continue
 			}
-			for _, attr := range sortedKeys(other.refs) {
+			for _, attr := range slices.Sorted(maps.Keys(other.refs)) {
 				col := other.scalars[attr]
 				rv, ok := col.keyToDB(id)
 				if other.refs[attr] != kind || !ok {

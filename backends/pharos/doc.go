@@ -66,6 +66,11 @@
 //     Modify first bumps the modification time, which locks the record's row
 //     (PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE), so the look-up
 //     cannot race with another writer of the same record.
+//   - ModifyBatch (backends.BatchModifier, for the badge-card import) runs
+//     many records' Modify in one transaction, each in a savepoint of its
+//     own: a record the database refuses (a card another user holds trips
+//     the unique index) rolls back to its savepoint and is reported with
+//     the holder, looked up inside the transaction, and the rest commits.
 //   - Deleting a record deletes its child rows and memberships (as a group
 //     and as a member) and clears references to it (manager) in one
 //     transaction.

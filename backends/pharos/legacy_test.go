@@ -152,7 +152,7 @@ func TestLegacyDatabase(t *testing.T) {
 			require.Equal(t, 2, total, "refused creates left rows behind")
 
 			for _, id := range []string{"abc", "007", "+1", "1.0", " 1", "99999999999999999999"} {
-				_, err := b.Get(ctx, backends.User, id, false)
+				_, err := b.Get(ctx, backends.User, id, backends.Read{})
 				require.ErrorIs(t, err, backends.ErrNotFound, "id %q", id)
 			}
 			// Integer filters: a value the column cannot hold equals nothing
@@ -175,7 +175,7 @@ func TestLegacyDatabase(t *testing.T) {
 
 			before := mustGetRec(t, b, backends.User, u.ID).Modified
 			time.Sleep(10 * time.Millisecond)
-			require.NoError(t, b.Modify(ctx, backends.User, u.ID, []backends.Change{{Op: backends.Replace, Attr: "Balance", Values: []string{"5"}}}))
+			require.NoError(t, b.Modify(ctx, backends.Record{Kind: backends.User, ID: u.ID}, []backends.Change{{Op: backends.Replace, Attr: "Balance", Values: []string{"5"}}}))
 			after := mustGetRec(t, b, backends.User, u.ID)
 			require.True(t, after.Modified.After(before), "LastChange bumped: %v -> %v", before, after.Modified)
 			require.Equal(t, []string{"5"}, after.Attrs["Balance"])
@@ -194,7 +194,7 @@ func TestLegacyDatabase(t *testing.T) {
 
 func mustGetRec(tb testing.TB, b *Backend, kind backends.Kind, id string) backends.Record {
 	tb.Helper()
-	r, err := b.Get(context.Background(), kind, id, false)
+	r, err := b.Get(context.Background(), kind, id, backends.Read{})
 	require.NoError(tb, err)
 	return r
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -49,7 +50,14 @@ func validate(cfg backends.Config, schema backends.Schema) (Config, layouts, err
 		return c, ls, err
 	}
 	errs := c.validate()
-	var e []error
+	ls, err = validateLayouts(schema)
+	return c, ls, errors.Join(append(errs, err)...)
+}
+
+// validateLayouts checks the mapping's layouts, without any I/O.
+func validateLayouts(schema backends.Schema) (layouts, error) {
+	var ls layouts
+	var errs, e []error
 	ls.users, e = decodeLayout(backends.User, schema.Users)
 	errs = append(errs, e...)
 	ls.groups, e = decodeLayout(backends.Group, schema.Groups)
@@ -61,7 +69,7 @@ func validate(cfg backends.Config, schema backends.Schema) (Config, layouts, err
 			}
 		}
 	}
-	return c, ls, errors.Join(errs...)
+	return ls, errors.Join(errs...)
 }
 
 // Backend is an open Pharos store. It is safe for concurrent use.
@@ -71,6 +79,9 @@ type Backend struct {
 	log    hclog.Logger
 	users  *table
 	groups *table // nil when the mapping has no groups
+	// dbRefs counts the backends sharing db (WithSchema); the last Close
+	// closes it.
+	dbRefs *atomic.Int64
 }
 
 // Open validates, connects, creates the schema when configured to, and
@@ -81,9 +92,6 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 	if err != nil {
 		return nil, err
 	}
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
 	if c.Driver == DriverSQLite && *c.Init {
 		// The embedded default must start on a fresh clone: create the
 		// database file's directory (data/ by default).
@@ -92,6 +100,58 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 				return nil, fmt.Errorf("pharos: create the database directory: %w", err)
 			}
 		}
+	}
+	return openWith(ctx, c, ls, schema, log)
+}
+
+var _ backends.ReadOnlyDriver = Driver{}
+
+// OpenReadOnly opens the store for a dry run: init is ignored, a SQLite
+// file that does not exist is an error rather than a new empty database,
+// and the connections refuse writes themselves (SQLite's query_only,
+// PostgreSQL's default_transaction_read_only), under a backend that
+// refuses them first.
+func (Driver) OpenReadOnly(ctx context.Context, cfg backends.Config, schema backends.Schema, log hclog.Logger) (backends.Backend, error) {
+	c, ls, err := validate(cfg, schema)
+	if err != nil {
+		return nil, err
+	}
+	off := false
+	c.Init = &off
+	switch c.Driver {
+	case DriverSQLite:
+		if path := sqlitePath(c.DSN); path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("pharos: the database %s cannot be read (%w); a dry run creates nothing: start the bridge once, or run `scimbridge pharos init`", path, err)
+			}
+		}
+		c.DSN = withParam(c.DSN, "_pragma=query_only(1)")
+	case DriverPostgres:
+		c.DSN = withParam(c.DSN, "default_transaction_read_only=on")
+	}
+	b, err := openWith(ctx, c, ls, schema, log)
+	if err != nil {
+		return nil, err
+	}
+	return backends.ReadOnly(b), nil
+}
+
+// withParam adds a query parameter to a URL-form DSN, or a keyword=value
+// pair to a PostgreSQL keyword/value one.
+func withParam(dsn, param string) string {
+	if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "file:") && strings.Contains(dsn, "=") && !strings.Contains(dsn, "?") {
+		return dsn + " " + param // host=... dbname=...
+	}
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + param
+	}
+	return dsn + "?" + param
+}
+
+// openWith connects with a validated configuration.
+func openWith(ctx context.Context, c Config, ls layouts, schema backends.Schema, log hclog.Logger) (*Backend, error) {
+	if log == nil {
+		log = hclog.NewNullLogger()
 	}
 	db, err := openDB(c.Driver, c.DSN)
 	if err != nil {
@@ -107,7 +167,8 @@ func (Driver) Open(ctx context.Context, cfg backends.Config, schema backends.Sch
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	b := &Backend{db: db, pg: c.Driver == DriverPostgres, log: log.Named("pharos")}
+	b := &Backend{db: db, pg: c.Driver == DriverPostgres, log: log.Named("pharos"), dbRefs: new(atomic.Int64)}
+	b.dbRefs.Store(1)
 	if err := b.open(ctx, c, ls, schema); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -131,6 +192,11 @@ func (b *Backend) open(ctx context.Context, c Config, ls layouts, schema backend
 			}
 		}
 	}
+	return b.loadTables(ctx, ls, schema)
+}
+
+// loadTables reads the columns and unique indexes of the mapping's tables.
+func (b *Backend) loadTables(ctx context.Context, ls layouts, schema backends.Schema) error {
 	var errs []error
 	var err error
 	if b.users, err = b.loadTable(ctx, backends.User, ls.users, schema.Users); err != nil {
@@ -196,10 +262,20 @@ func sqliteDSN(dsn string) string {
 
 // sqliteDir is the directory of a SQLite database file, "" when there is
 // none to create (the current directory, or an in-memory database).
-func sqliteDir(dsn string) string {
+// sqlitePath is the database file a SQLite DSN names, "" for an in-memory
+// database.
+func sqlitePath(dsn string) string {
 	path, _, _ := strings.Cut(dsn, "?")
 	path = strings.TrimPrefix(path, "file:")
-	if sqliteInMemory(dsn) || path == "" {
+	if sqliteInMemory(dsn) {
+		return ""
+	}
+	return path
+}
+
+func sqliteDir(dsn string) string {
+	path := sqlitePath(dsn)
+	if path == "" {
 		return ""
 	}
 	if dir := filepath.Dir(path); dir != "." {
@@ -289,7 +365,28 @@ func (b *Backend) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (b *Backend) Close() error {
-	return b.db.Close()
+	if b.dbRefs.Add(-1) == 0 {
+		return b.db.Close()
+	}
+	return nil
+}
+
+var _ backends.Rebinder = (*Backend)(nil)
+
+// WithSchema is the backend for a changed mapping over the same database
+// pool (a reload): the layouts are checked and the tables read anew. Each
+// backend is closed on its own; the pool closes with the last.
+func (b *Backend) WithSchema(ctx context.Context, schema backends.Schema) (backends.Backend, error) {
+	ls, err := validateLayouts(schema)
+	if err != nil {
+		return nil, err
+	}
+	nb := &Backend{db: b.db, pg: b.pg, log: b.log, dbRefs: b.dbRefs}
+	if err := nb.loadTables(ctx, ls, schema); err != nil {
+		return nil, err
+	}
+	b.dbRefs.Add(1)
+	return nb, nil
 }
 
 // table returns the table of kind, or ErrUnsupported when the mapping does

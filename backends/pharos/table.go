@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,7 +66,7 @@ func (t *table) attrOfColumns(cols []string) string {
 // loadTable resolves one kind's layout and attributes against the catalog,
 // reporting every missing table or column at once.
 func (b *Backend) loadTable(ctx context.Context, kind backends.Kind, l *Layout, ks backends.KindSchema) (*table, error) {
-	prefix := "pharos: " + layoutPath(kind)
+	prefix := "pharos: " + backends.LayoutPath(kind)
 	cols, err := b.columns(ctx, l.Table)
 	if err != nil {
 		return nil, fmt.Errorf("%s.table: %w", prefix, err)
@@ -108,7 +110,7 @@ func (b *Backend) loadTable(ctx context.Context, kind backends.Kind, l *Layout, 
 	if t.indexes, err = b.uniqueIndexes(ctx, l.Table, cols); err != nil {
 		errs = append(errs, fmt.Errorf("%s.table: %w", prefix, err))
 	}
-	for _, name := range sortedKeys(l.MultiValued) {
+	for _, name := range slices.Sorted(maps.Keys(l.MultiValued)) {
 		cl := l.MultiValued[name]
 		p := prefix + ".multiValued." + name
 		ccols, err := b.columns(ctx, cl.Table)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/scimbridge/scimbridge/backends"
@@ -16,6 +17,8 @@ const (
 	DefaultBodyBytes      = 1 << 20
 	DefaultRequestTimeout = 25 * time.Second
 	DefaultWriteRetries   = 3
+
+	DefaultTenantConcurrency = 32
 
 	DefaultIdempotencyWindow = time.Hour
 	DefaultTokenValidity     = 365 * 24 * time.Hour
@@ -47,16 +50,43 @@ type Config struct {
 	// https://scim.example.org. Defaults to http://<listen>, with an
 	// unspecified listen host replaced by 127.0.0.1.
 	PublicURL string
-	Log       LogConfig
-	State     StateConfig
-	Limits    LimitsConfig
-	Tokens    TokensConfig
-	Queue     QueueConfig
-	Console   ConsoleConfig
+	// TLS, when set, makes the listener speak HTTPS (HTTP/2 and HTTP/1.1)
+	// with certificate files that are reloaded when they change.
+	TLS *TLSConfig
+	// TrustedProxies lists the reverse proxies (IP addresses and CIDR
+	// ranges) whose X-Forwarded-For names the client in the access log;
+	// from anyone else the header is ignored. Empty: trust none.
+	TrustedProxies []string
+	Log            LogConfig
+	State          StateConfig
+	Limits         LimitsConfig
+	Tokens         TokensConfig
+	Queue          QueueConfig
+	Console        ConsoleConfig
 	// Tenants holds at least one tenant, in file order, names unique.
 	Tenants []Tenant
 
 	redact *redactor
+}
+
+// TLSConfig configures HTTPS on the listener. Paths are absolute.
+type TLSConfig struct {
+	// CertFile is the certificate chain (PEM, leaf first), KeyFile its key.
+	CertFile, KeyFile string
+	// ClientCAFile, when set, requires every client to present a
+	// certificate signed by one of its CAs (a proxy's, for mutual TLS).
+	ClientCAFile string
+	// MinVersion is tls.VersionTLS12 (the default, what Entra needs) or
+	// tls.VersionTLS13.
+	MinVersion uint16
+}
+
+// ServedOverTLS reports whether clients reach the bridge over HTTPS: the
+// listener speaks TLS itself, or public_url is https (a TLS-terminating
+// proxy in front). Cookies and redirects that must not leak over plain
+// HTTP decide on it.
+func (c *Config) ServedOverTLS() bool {
+	return c.TLS != nil || strings.HasPrefix(c.PublicURL, "https://")
 }
 
 // LogConfig says how the bridge logs.
@@ -97,8 +127,23 @@ type RedisConfig struct {
 	// carries no password itself.
 	Username string
 	Password Secret
+	// SentinelUsername and SentinelPassword authenticate to the
+	// Sentinels (their requirepass or ACL); only with MasterName.
+	SentinelUsername string
+	SentinelPassword Secret
 	// DB is the database number with Sentinel (Cluster has only 0).
 	DB int
+	// TLS, when set, verifies the server with its CA and presents a client
+	// certificate; it needs rediss:// with URL, and turns TLS on with
+	// Addrs.
+	TLS *RedisTLS
+	// Timeout bounds each command's read and write and the wait for a
+	// pooled connection, DialTimeout a new connection (dial, TLS, AUTH).
+	// Zero: the store's default (2s).
+	Timeout, DialTimeout time.Duration
+	// PoolSize is the connections kept per Redis node; zero: go-redis's
+	// default (10 per CPU).
+	PoolSize int
 	// KeyPrefix starts every key the bridge writes, so that one Redis can
 	// serve several bridges. Defaults to "scimbridge:".
 	KeyPrefix string
@@ -106,6 +151,19 @@ type RedisConfig struct {
 	// them on restart (maxmemory-policy other than noeviction, or no
 	// persistence); without it the bridge refuses, saying why.
 	AcceptRisk bool
+}
+
+// RedisTLS is TLS to Redis. Paths are absolute.
+type RedisTLS struct {
+	// CAFile holds the CAs (PEM) that sign the servers' certificates;
+	// empty: the system's roots.
+	CAFile string
+	// CertFile and KeyFile are a client certificate, for a Redis with
+	// tls-auth-clients yes.
+	CertFile, KeyFile string
+	// ServerName is the name the servers' certificates must carry, when it
+	// is not the address dialled (Cluster nodes announce IP addresses).
+	ServerName string
 }
 
 // QueueConfig tunes the retry queue's worker.
@@ -136,6 +194,20 @@ type LimitsConfig struct {
 	// of the same request (while the resource is unchanged since).
 	// Defaults to 1h.
 	IdempotencyWindow time.Duration
+	// TenantRate is the SCIM requests a second one tenant may send on
+	// average, TenantBurst at once; over it, 429 with Retry-After. 0 (the
+	// default) is no limit. The burst defaults to twice the rate.
+	TenantRate  float64
+	TenantBurst int
+	// ClientRate and ClientBurst are the same per caller of a tenant
+	// (today: per Secret Token). 0 (the default) is no limit.
+	ClientRate  float64
+	ClientBurst int
+	// TenantConcurrency caps one tenant's SCIM requests in flight, so that
+	// one tenant's initial cycle cannot starve another's requests; a
+	// request over it waits up to 2 s, then gets 429. 0 is no cap.
+	// Defaults to 32.
+	TenantConcurrency int
 }
 
 // TokensConfig governs the Secret Tokens Entra authenticates with.
@@ -162,6 +234,8 @@ type Tenant struct {
 	MappingPath string
 	// Mapping is the compiled mapping, loaded from MappingPath.
 	Mapping *mapping.Mapping
+	// Auth says how the tenant's callers authenticate (auth.go).
+	Auth AuthConfig
 }
 
 // BackendConfig names a backend driver and holds its own configuration,

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +31,8 @@ import (
 type rawConfig struct {
 	Listen    *string     `yaml:"listen"`
 	PublicURL *string     `yaml:"public_url"`
+	TLS       *rawTLS     `yaml:"tls"`
+	Proxies   []string    `yaml:"trusted_proxies"`
 	Log       *rawLog     `yaml:"log"`
 	State     *rawState   `yaml:"state"`
 	Limits    *rawLimits  `yaml:"limits"`
@@ -36,6 +40,13 @@ type rawConfig struct {
 	Queue     *rawQueue   `yaml:"queue"`
 	Console   *rawConsole `yaml:"console"`
 	Tenants   []rawTenant `yaml:"tenants"`
+}
+
+type rawTLS struct {
+	CertFile     string  `yaml:"cert_file"`
+	KeyFile      string  `yaml:"key_file"`
+	ClientCAFile string  `yaml:"client_ca_file"`
+	MinVersion   *string `yaml:"min_version"`
 }
 
 type rawQueue struct {
@@ -68,6 +79,20 @@ type rawRedis struct {
 	DB         int      `yaml:"db"`
 	KeyPrefix  *string  `yaml:"key_prefix"`
 	AcceptRisk bool     `yaml:"accept_risk"`
+
+	SentinelUsername string       `yaml:"sentinel_username"`
+	SentinelPassword string       `yaml:"sentinel_password"`
+	TLS              *rawRedisTLS `yaml:"tls"`
+	Timeout          *string      `yaml:"timeout"`
+	DialTimeout      *string      `yaml:"dial_timeout"`
+	PoolSize         int          `yaml:"pool_size"`
+}
+
+type rawRedisTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
 }
 
 type rawLimits struct {
@@ -75,6 +100,12 @@ type rawLimits struct {
 	RequestTimeout    *string `yaml:"request_timeout"`
 	WriteRetries      *int    `yaml:"write_retries"`
 	IdempotencyWindow *string `yaml:"idempotency_window"`
+
+	TenantRate        *float64 `yaml:"tenant_rate"`
+	TenantBurst       *int     `yaml:"tenant_burst"`
+	ClientRate        *float64 `yaml:"client_rate"`
+	ClientBurst       *int     `yaml:"client_burst"`
+	TenantConcurrency *int     `yaml:"tenant_concurrency"`
 }
 
 type rawTokens struct {
@@ -87,6 +118,7 @@ type rawTenant struct {
 	Name    string     `yaml:"name"`
 	Backend rawBackend `yaml:"backend"`
 	Mapping string     `yaml:"mapping"`
+	Auth    *rawAuth   `yaml:"auth"`
 }
 
 type rawBackend struct {
@@ -243,6 +275,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 
 	c.Listen = deref(raw.Listen, DefaultListen)
 	listenOK := l.checkHostPort("listen", c.Listen)
+	c.TLS = l.tls(raw.TLS)
 	switch {
 	case raw.PublicURL != nil:
 		c.PublicURL = l.publicURL(*raw.PublicURL)
@@ -251,8 +284,13 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = "127.0.0.1"
 		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		scheme := "http://"
+		if c.TLS != nil {
+			scheme = "https://"
+		}
+		c.PublicURL = scheme + net.JoinHostPort(host, port)
 	}
+	c.TrustedProxies = l.trustedProxies(raw.Proxies)
 
 	var lg rawLog
 	if raw.Log != nil {
@@ -301,6 +339,12 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if c.Limits.WriteRetries < 0 {
 		l.errorf("limits.write_retries", "must be 0 or more, got %d", c.Limits.WriteRetries)
 	}
+	c.Limits.TenantRate, c.Limits.TenantBurst = l.rate("limits.tenant", lim.TenantRate, lim.TenantBurst)
+	c.Limits.ClientRate, c.Limits.ClientBurst = l.rate("limits.client", lim.ClientRate, lim.ClientBurst)
+	c.Limits.TenantConcurrency = deref(lim.TenantConcurrency, DefaultTenantConcurrency)
+	if c.Limits.TenantConcurrency < 0 {
+		l.errorf("limits.tenant_concurrency", "must be 0 (no cap) or more, got %d", c.Limits.TenantConcurrency)
+	}
 
 	var tok rawTokens
 	if raw.Tokens != nil {
@@ -326,6 +370,76 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 
 	c.Tenants = l.tenants(raw.Tenants)
 	return c
+}
+
+// tls checks the listener's TLS block: both files present, the versions
+// Entra can speak.
+func (l *loader) tls(raw *rawTLS) *TLSConfig {
+	if raw == nil {
+		if l.present("tls") {
+			l.errorf("tls", "cert_file and key_file are required (or remove tls: to serve plain HTTP)")
+		}
+		return nil
+	}
+	c := &TLSConfig{CertFile: l.resolve(raw.CertFile), KeyFile: l.resolve(raw.KeyFile), ClientCAFile: l.resolve(raw.ClientCAFile), MinVersion: tls.VersionTLS12}
+	for _, f := range []struct{ key, written, path string }{
+		{"tls.cert_file", raw.CertFile, c.CertFile}, {"tls.key_file", raw.KeyFile, c.KeyFile}, {"tls.client_ca_file", raw.ClientCAFile, c.ClientCAFile},
+	} {
+		switch {
+		case f.written == "" && f.key != "tls.client_ca_file":
+			l.errorf(f.key, "is required: a PEM file")
+		case f.written != "":
+			l.checkFile(f.key, f.path)
+		}
+	}
+	switch v := deref(raw.MinVersion, "1.2"); v {
+	case "1.2":
+	case "1.3":
+		c.MinVersion = tls.VersionTLS13
+	default:
+		l.errorf("tls.min_version", "%q: want \"1.2\" or \"1.3\" (Entra speaks TLS 1.2 and 1.3)", v)
+	}
+	return c
+}
+
+// trustedProxies checks each entry is an IP address or a CIDR range.
+func (l *loader) trustedProxies(raw []string) []string {
+	var out []string
+	for i, p := range raw {
+		p = strings.TrimSpace(p)
+		if _, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		l.errorf(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or CIDR range (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)", p)
+	}
+	return out
+}
+
+// rate checks a request rate (per second, 0 for none) and its burst
+// (default: twice the rate, at least 1).
+func (l *loader) rate(prefix string, r *float64, burst *int) (float64, int) {
+	perSecond := deref(r, 0)
+	if perSecond < 0 {
+		l.errorf(prefix+"_rate", "must be 0 (no limit) or more requests a second, got %v", perSecond)
+		return 0, 0
+	}
+	if burst == nil {
+		if perSecond == 0 {
+			return 0, 0
+		}
+		return perSecond, max(1, int(2*perSecond+0.5))
+	}
+	if *burst < 1 {
+		l.errorf(prefix+"_burst", "must be 1 or more, got %d", *burst)
+	} else if perSecond == 0 {
+		l.errorf(prefix+"_burst", "needs %s_rate", prefix)
+	}
+	return perSecond, *burst
 }
 
 func deref[T any](p *T, def T) T {
@@ -486,6 +600,19 @@ func (l *loader) redis(r rawRedis) *RedisConfig {
 		URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
 		Username: r.Username, Password: Secret(r.Password), DB: r.DB,
 		KeyPrefix: deref(r.KeyPrefix, DefaultRedisKeyPrefix), AcceptRisk: r.AcceptRisk,
+		SentinelUsername: r.SentinelUsername, SentinelPassword: Secret(r.SentinelPassword),
+		Timeout:     l.duration(path+".timeout", r.Timeout, 0),
+		DialTimeout: l.duration(path+".dial_timeout", r.DialTimeout, 0),
+		PoolSize:    r.PoolSize,
+	}
+	if r.PoolSize < 0 {
+		l.errorf(path+".pool_size", "must be 1 or more (0: the default), got %d", r.PoolSize)
+	}
+	if (r.SentinelUsername != "" || r.SentinelPassword != "") && r.MasterName == "" {
+		l.errorf(path+".sentinel_password", "needs master_name: the Sentinel's password is for Sentinel only")
+	}
+	if r.TLS != nil || l.present(path+".tls") {
+		c.TLS = l.redisTLS(r)
 	}
 	switch {
 	case r.URL != "" && len(r.Addrs) > 0:
@@ -512,6 +639,31 @@ func (l *loader) redis(r rawRedis) *RedisConfig {
 		l.errorf(path+".db", "must be 0 or more")
 	}
 	return c
+}
+
+// redisTLS checks state.redis.tls: files that exist, a key with a client
+// certificate, and a URL that asks for TLS.
+func (l *loader) redisTLS(r rawRedis) *RedisTLS {
+	const path = "state.redis.tls"
+	var raw rawRedisTLS
+	if r.TLS != nil {
+		raw = *r.TLS
+	}
+	t := &RedisTLS{CAFile: l.resolve(raw.CAFile), CertFile: l.resolve(raw.CertFile), KeyFile: l.resolve(raw.KeyFile), ServerName: raw.ServerName}
+	for _, f := range []struct{ key, written, path string }{
+		{"ca_file", raw.CAFile, t.CAFile}, {"cert_file", raw.CertFile, t.CertFile}, {"key_file", raw.KeyFile, t.KeyFile},
+	} {
+		if f.written != "" {
+			l.checkFile(path+"."+f.key, f.path)
+		}
+	}
+	if (raw.CertFile == "") != (raw.KeyFile == "") {
+		l.errorf(path, "cert_file and key_file go together: a client certificate and its key")
+	}
+	if r.URL != "" && !strings.HasPrefix(r.URL, "rediss://") {
+		l.errorf(path, "needs a rediss:// url (TLS); the url says %s", strings.SplitN(r.URL, ":", 2)[0])
+	}
+	return t
 }
 
 func (l *loader) redisURL(c *RedisConfig) {
@@ -568,6 +720,7 @@ func (l *loader) tenants(raw []rawTenant) []Tenant {
 			Name:        rt.Name,
 			Backend:     BackendConfig{Type: rt.Backend.Type, Config: rt.Backend.Config, redact: l.red},
 			MappingPath: l.resolve(rt.Mapping),
+			Auth:        l.auth(p+".auth", rt.Auth),
 		}
 		if t.Backend.Config == nil {
 			t.Backend.Config = backends.Config{}
@@ -635,6 +788,11 @@ func (l *loader) checkMappingFile(path, written, resolved string) bool {
 		l.errorf(path, "is required: the mapping file, e.g. mappings/entra-to-pharos.yaml")
 		return false
 	}
+	return l.checkFile(path, resolved)
+}
+
+// checkFile records a problem unless resolved is a regular file.
+func (l *loader) checkFile(path, resolved string) bool {
 	fi, err := os.Stat(resolved)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

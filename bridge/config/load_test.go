@@ -93,7 +93,7 @@ func TestLoadDefaults(t *testing.T) {
 		PublicURL: "http://127.0.0.1:8080",
 		Log:       LogConfig{Level: "info", Format: "auto"},
 		State:     StateConfig{SQLite: &SQLiteConfig{Path: filepath.Join(cwd, "state.db")}},
-		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3, IdempotencyWindow: time.Hour},
+		Limits:    LimitsConfig{BodyBytes: 1 << 20, RequestTimeout: 25 * time.Second, WriteRetries: 3, IdempotencyWindow: time.Hour, TenantConcurrency: 32},
 		Tokens:    TokensConfig{Validity: 8760 * time.Hour, Grace: 24 * time.Hour, File: filepath.Join(cwd, "tenant-token.txt")},
 		Queue:     QueueConfig{MaxAttempts: 20, MaxAge: 7 * 24 * time.Hour, BaseDelay: 2 * time.Second, MaxDelay: 10 * time.Minute},
 		Console:   ConsoleConfig{Enabled: true, SessionTTL: 8 * time.Hour},
@@ -101,6 +101,7 @@ func TestLoadDefaults(t *testing.T) {
 			Name:        "default",
 			Backend:     BackendConfig{Type: "pharos", Config: backends.Config{}},
 			MappingPath: filepath.Join(dir, "m.yaml"),
+			Auth:        AuthConfig{SecretToken: true, AccessTokenLifetime: time.Hour},
 		}},
 	}
 	opts := cmp.Options{
@@ -137,7 +138,7 @@ tenants:
 	require.Nil(t, cfg.State.SQLite)
 	require.Equal(t, "rediss://:pw@redis.example.org:6380/2", cfg.State.Redis.URL)
 	require.Equal(t, "b1:", cfg.State.Redis.KeyPrefix)
-	require.Equal(t, LimitsConfig{BodyBytes: 2048, RequestTimeout: 59 * time.Second, IdempotencyWindow: time.Hour}, cfg.Limits)
+	require.Equal(t, LimitsConfig{BodyBytes: 2048, RequestTimeout: 59 * time.Second, IdempotencyWindow: time.Hour, TenantConcurrency: DefaultTenantConcurrency}, cfg.Limits)
 	require.Equal(t, TokensConfig{Validity: 30 * 24 * time.Hour, File: "/abs/token.txt"}, cfg.Tokens)
 	require.Equal(t, backends.Config{"driver": "sqlite", "dsn": "a.db", "init": true, "n": uint64(3)}, cfg.Tenants[0].Backend.Config,
 		"backend config is passed through untouched")

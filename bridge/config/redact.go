@@ -176,6 +176,9 @@ func (r RedisConfig) view() yaml.MapSlice {
 	if r.Password != "" {
 		v = append(v, yaml.MapItem{Key: "password", Value: r.Password.String()})
 	}
+	if r.SentinelPassword != "" {
+		v = append(v, yaml.MapItem{Key: "sentinel_password", Value: r.SentinelPassword.String()})
+	}
 	return append(v,
 		yaml.MapItem{Key: "db", Value: r.DB},
 		yaml.MapItem{Key: "key_prefix", Value: r.KeyPrefix})

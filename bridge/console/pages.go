@@ -49,6 +49,7 @@ func parsePages() map[string]*template.Template {
 		"join":     strings.Join,
 		"pathesc":  url.PathEscape,
 		"queryesc": url.QueryEscape,
+		"count":    count,
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -56,6 +57,15 @@ func parsePages() map[string]*template.Template {
 		pages[name] = t
 	}
 	return pages
+}
+
+// count is n and the noun, in the plural unless n is 1: "1 error",
+// "3 errors".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func (c *console) render(g *gin.Context, status int, page string, d pageData) {

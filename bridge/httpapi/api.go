@@ -30,6 +30,9 @@ type Provisioner interface {
 	Patch(ctx context.Context, kind scim.Kind, id string, ops []scim.PatchOp) (scim.Resource, error)
 	// Delete answers 204.
 	Delete(ctx context.Context, kind scim.Kind, id string) error
+	// Discovery describes the tenant for /ServiceProviderConfig,
+	// /ResourceTypes and /Schemas: what its mapping stores and requires.
+	Discovery() scim.Discovery
 }
 
 // Tenants authenticates a request for a tenant and returns its Provisioner.
@@ -65,6 +68,25 @@ type Options struct {
 	Admin Admin
 	// Traffic, when set, counts each tenant's SCIM answers.
 	Traffic Traffic
+	// Cards, when set with Admin, serves POST /admin/cards/import.
+	Cards CardImporter
+	// OAuth, when set, serves each tenant's token endpoint at POST
+	// /scim/<tenant>/oauth2/token (oauth.go).
+	OAuth OAuth
+	// AuthenticationSchemes, when set, gives a tenant's
+	// authenticationSchemes for /ServiceProviderConfig; without it (or
+	// when it returns none) the Secret Token's.
+	AuthenticationSchemes func(tenant string) []scim.AuthenticationScheme
+	// Reloader, when set with Admin, serves POST /admin/reload.
+	Reloader Reloader
+	// Limiter, when set, admits each authenticated SCIM request (rate and
+	// concurrency limits); without it every request runs.
+	Limiter Limiter
+	// TrustedProxies are the reverse proxies (IP addresses, CIDR ranges)
+	// whose X-Forwarded-For (or X-Real-IP) names the client in the access
+	// log. From any other peer the headers are ignored and the peer's own
+	// address is logged. Empty: trust none.
+	TrustedProxies []string
 }
 
 // Defaults applied by New.
@@ -100,6 +122,10 @@ func New(o Options) http.Handler {
 		health:    o.Health,
 		admin:     o.Admin,
 		traffic:   o.Traffic,
+		cards:     o.Cards,
+		oauth:     o.OAuth,
+		schemes:   o.AuthenticationSchemes,
+		limiter:   o.Limiter,
 	}
 
 	// Debug mode prints every route to stdout; honour an explicit GIN_MODE
@@ -118,8 +144,11 @@ func New(o Options) http.Handler {
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
-	// No client IP is used for any decision; trust no proxy headers.
-	_ = e.SetTrustedProxies(nil)
+	// The client address is only logged, never used for a decision; the
+	// forwarding headers count only from the proxies the operator named.
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		panic("httpapi: TrustedProxies: " + err.Error()) // the configuration validated them
+	}
 
 	if a.metrics != nil {
 		e.Use(a.observe)
@@ -140,9 +169,22 @@ func New(o Options) http.Handler {
 		adm.GET("/queue/:id", a.adminJob)
 		adm.POST("/queue/:id/retry", a.adminRetry)
 		adm.DELETE("/queue/:id", a.adminDrop)
+		if o.Reloader != nil {
+			adm.POST("/reload", func(c *gin.Context) {
+				v, err := o.Reloader.Reload(c.Request.Context())
+				adminAnswer(a, c, v, err)
+			})
+		}
+		if a.cards != nil {
+			adm.POST("/cards/import", a.adminImportCards)
+		}
 	}
 
-	v2 := e.Group("/scim/:tenant/v2", a.countTraffic, a.authenticate)
+	if a.oauth != nil {
+		e.POST("/scim/:tenant/oauth2/token", a.token)
+	}
+
+	v2 := e.Group("/scim/:tenant/v2", a.countTraffic, a.authenticate, a.limit)
 	for _, r := range []struct {
 		seg  string
 		kind scim.Kind
@@ -175,6 +217,10 @@ type api struct {
 	health    Health  // nil: /readyz is /healthz
 	admin     Admin   // nil: no /admin
 	traffic   Traffic // nil: nothing counted
+	cards     CardImporter
+	oauth     OAuth // nil: no token endpoint
+	schemes   func(tenant string) []scim.AuthenticationScheme
+	limiter   Limiter // nil: no limits
 }
 
 // NewServer returns an http.Server for h with the timeouts a public SCIM

@@ -308,3 +308,5 @@ func BenchmarkHandler(b *testing.B) {
 		}
 	}
 }
+
+func (p *benchProvisioner) Discovery() scim.Discovery { return scim.StandardDiscovery() }

@@ -9,8 +9,9 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
 
-// The discovery endpoints (RFC 7644 §4) describe what this bridge serves.
-// They need a valid token like everything under /scim, but no provisioner.
+// The discovery endpoints (RFC 7644 §4) describe what the tenant serves,
+// as its provisioner says (generated from its mapping). They need a valid
+// token like everything under /scim.
 
 // GET /ServiceProviderConfig.
 func (a *api) serviceProviderConfig(c *gin.Context) {
@@ -18,34 +19,39 @@ func (a *api) serviceProviderConfig(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a.writeJSON(c, http.StatusOK, scim.ServiceProviderConfig(base))
+	d := provisioner(c).Discovery()
+	if a.schemes != nil {
+		tenant, _ := pathParam(c, "tenant")
+		d.AuthenticationSchemes = a.schemes(tenant)
+	}
+	a.writeJSON(c, http.StatusOK, scim.ServiceProviderConfig(base, d))
 }
 
 // GET /Schemas → ListResponse.
 func (a *api) schemas(c *gin.Context) {
 	if base, ok := a.discoveryBase(c); ok {
-		a.writeJSON(c, http.StatusOK, listOf(scim.Schemas(base)))
+		a.writeJSON(c, http.StatusOK, listOf(scim.Schemas(base, provisioner(c).Discovery())))
 	}
 }
 
 // GET /Schemas/{urn}.
 func (a *api) schema(c *gin.Context) {
 	if base, ok := a.discoveryBase(c); ok {
-		a.writeOne(c, scim.Schemas(base))
+		a.writeOne(c, scim.Schemas(base, provisioner(c).Discovery()))
 	}
 }
 
 // GET /ResourceTypes → ListResponse.
 func (a *api) resourceTypes(c *gin.Context) {
 	if base, ok := a.discoveryBase(c); ok {
-		a.writeJSON(c, http.StatusOK, listOf(scim.ResourceTypes(base)))
+		a.writeJSON(c, http.StatusOK, listOf(scim.ResourceTypes(base, provisioner(c).Discovery())))
 	}
 }
 
 // GET /ResourceTypes/{name}.
 func (a *api) resourceType(c *gin.Context) {
 	if base, ok := a.discoveryBase(c); ok {
-		a.writeOne(c, scim.ResourceTypes(base))
+		a.writeOne(c, scim.ResourceTypes(base, provisioner(c).Discovery()))
 	}
 }
 

@@ -10,8 +10,9 @@
 //
 // Beside the SCIM endpoints it serves the operators' ones (operations.go):
 // /healthz, /readyz, /metrics and the admin API under /admin, through the
-// Metrics, Health and Admin interfaces declared here; they answer plain
-// JSON and should not be reachable from the Internet.
+// Metrics, Health and Admin interfaces declared here, and the badge-card
+// import (POST /admin/cards/import, cards.go) through CardImporter; they
+// answer plain JSON and should not be reachable from the Internet.
 //
 // Every SCIM answer, errors included, carries Content-Type application/scim+json:
 // Entra flags anything else (docs/entra.md §1, §12 row 10). Requests are

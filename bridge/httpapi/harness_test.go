@@ -277,3 +277,7 @@ func mustObject(tb testing.TB, w *httptest.ResponseRecorder) map[string]any {
 	require.NoError(tb, json.Unmarshal(w.Body.Bytes(), &m), "body: %s", w.Body.String())
 	return m
 }
+
+// Discovery describes every standard attribute: discovery tests here
+// check the protocol edge; what a mapping advertises is mapping's test.
+func (p *recProvisioner) Discovery() scim.Discovery { return scim.StandardDiscovery() }

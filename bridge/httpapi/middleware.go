@@ -88,6 +88,7 @@ func (a *api) accessLog(c *gin.Context) {
 		"status", c.Writer.Status(),
 		"duration", time.Since(start),
 		"request_id", requestID(c),
+		"client", c.ClientIP(),
 	}
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		// Probes and scrapes every few seconds would drown the real traffic.
@@ -125,7 +126,11 @@ func (a *api) recovery(c *gin.Context) {
 // deadline bounds the whole request, authentication included, so that an
 // answer (503 at worst) goes out well before Entra gives up at 60 s.
 func (a *api) deadline(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), a.timeout)
+	timeout := a.timeout
+	if c.FullPath() == cardsImportRoute {
+		timeout = CardsImportTimeout // no SCIM client waits on it
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -32,10 +32,12 @@ import (
 // Metrics records every answered request and serves the exposition
 // (implemented by *metrics.Metrics).
 type Metrics interface {
-	// ObserveRequest is called once per request with the route template
+	// ObserveRequest is called once per request with the tenant (only
+	// once its token was accepted, so that the label takes configured
+	// names only; "" otherwise) and the route template
 	// (c.FullPath(), "unmatched" when no route matched), never the raw
 	// path, which carries ids.
-	ObserveRequest(route, method string, status int, d time.Duration)
+	ObserveRequest(tenant, route, method string, status int, d time.Duration)
 	// Handler serves GET /metrics.
 	Handler() http.Handler
 }
@@ -79,6 +81,14 @@ type Traffic interface {
 	Observe(tenant string, status int)
 }
 
+// Reloader reloads the configuration of the running bridge (POST
+// /admin/reload, `scimbridge reload`). Reload answers what it did; a
+// configuration it refuses is a *scim.Error 422 whose detail lists every
+// problem, and the old configuration keeps serving.
+type Reloader interface {
+	Reload(ctx context.Context) (opsview.Reload, error)
+}
+
 // Limits of GET /admin/queue.
 const (
 	DefaultAdminLimit = 100
@@ -101,7 +111,11 @@ func (a *api) observe(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	a.metrics.ObserveRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
+	tenant := ""
+	if _, ok := c.Get(keyProvisioner); ok {
+		tenant = c.Param("tenant")
+	}
+	a.metrics.ObserveRequest(tenant, route, c.Request.Method, c.Writer.Status(), time.Since(start))
 }
 
 // readyz answers 200 when ready (also when degraded, saying so) and 503

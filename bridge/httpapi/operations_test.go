@@ -23,8 +23,8 @@ const testAdminToken = "scimb_ADMINADMINADMINADMINADMINADMIN"
 
 // observation is one recorded ObserveRequest call.
 type observation struct {
-	Route, Method string
-	Status        int
+	Tenant, Route, Method string
+	Status                int
 }
 
 // recMetrics records observations and serves a fixed exposition.
@@ -33,10 +33,10 @@ type recMetrics struct {
 	obs []observation
 }
 
-func (m *recMetrics) ObserveRequest(route, method string, status int, _ time.Duration) {
+func (m *recMetrics) ObserveRequest(tenant, route, method string, status int, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.obs = append(m.obs, observation{route, method, status})
+	m.obs = append(m.obs, observation{tenant, route, method, status})
 }
 
 func (m *recMetrics) Handler() http.Handler {
@@ -165,12 +165,12 @@ func TestRequestMetrics(t *testing.T) {
 	require.Equal(t, "text/plain; version=0.0.4", w.Header().Get("Content-Type"))
 
 	want := []observation{
-		{"/scim/:tenant/v2/Users/:id", "GET", 200},
-		{"/scim/:tenant/v2/Users/:id", "GET", 401},
-		{"unmatched", "GET", 404},
-		{"unmatched", "PROPFIND", 405},
-		{"/healthz", "GET", 200},
-		{"/metrics", "GET", 200},
+		{"t", "/scim/:tenant/v2/Users/:id", "GET", 200},
+		{"", "/scim/:tenant/v2/Users/:id", "GET", 401}, // no tenant before its token is accepted
+		{"", "unmatched", "GET", 404},
+		{"", "unmatched", "PROPFIND", 405},
+		{"", "/healthz", "GET", 200},
+		{"", "/metrics", "GET", 200},
 	}
 	require.Empty(t, cmp.Diff(want, m.recorded()))
 }

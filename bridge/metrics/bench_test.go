@@ -10,6 +10,6 @@ func BenchmarkObserveRequest(b *testing.B) {
 	m := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		m.ObserveRequest("/scim/:tenant/v2/Users", "POST", 201, 3*time.Millisecond)
+		m.ObserveRequest("default", "/scim/:tenant/v2/Users", "POST", 201, 3*time.Millisecond)
 	}
 }

@@ -76,6 +76,11 @@ type Metrics struct {
 	deadLettered    *prometheus.CounterVec
 	workerAttempts  *prometheus.CounterVec
 	lockWait        prometheus.Histogram
+	reloads         *prometheus.CounterVec
+	reloadOK        prometheus.Gauge
+	reloadOKAt      prometheus.Gauge
+	limitRefused    *prometheus.CounterVec
+	inFlight        *prometheus.GaugeVec
 }
 
 // Buckets of the latency histograms, in seconds. Requests are bounded by
@@ -98,13 +103,13 @@ func New(o Options) *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "http", Name: "requests_total",
-			Help: "HTTP requests answered, by route template, method and status code.",
-		}, []string{"route", "method", "status"}),
+			Help: "HTTP requests answered, by tenant (empty until a token was accepted), route template, method and status code.",
+		}, []string{"tenant", "route", "method", "status"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Subsystem: "http", Name: "request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route template and method.",
+			Help:    "Time to answer an HTTP request, by tenant (empty until a token was accepted), route template and method.",
 			Buckets: requestBuckets,
-		}, []string{"route", "method"}),
+		}, []string{"tenant", "route", "method"}),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "queue", Name: "dead_lettered_total",
 			Help: "Queued writes moved to the dead letter state after their last allowed attempt.",
@@ -118,17 +123,46 @@ func New(o Options) *Metrics {
 			Help:    "Time a write waited for its per-resource lock.",
 			Buckets: lockWaitBuckets,
 		}),
+		limitRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "limit", Name: "refused_total",
+			Help: "SCIM requests answered 429, by tenant and the limit that refused them (tenant_rate, client_rate, concurrency).",
+		}, []string{"tenant", "scope"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Subsystem: "limit", Name: "in_flight",
+			Help: "SCIM requests of the tenant running now, against its concurrency cap.",
+		}, []string{"tenant"}),
 	}
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "reloads_total",
+		Help: "Configuration reloads (SIGHUP, POST /admin/reload), by result: success, or failure (the old configuration kept serving).",
+	}, []string{"result"})
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "last_reload_successful",
+		Help: "1 when the last configuration reload (or the start) succeeded, 0 when it failed and an older configuration is serving.",
+	})
+	m.reloadOK.Set(1)
+	m.reloadOKAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "config", Name: "last_reload_success_timestamp_seconds",
+		Help: "When the configuration serving now was loaded, in Unix seconds.",
+	})
+	m.reloadOKAt.Set(float64(o.Now().Unix()))
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.deadLettered, m.workerAttempts, m.lockWait,
+		m.reloads, m.reloadOK, m.reloadOKAt,
+		m.limitRefused, m.inFlight,
 	)
 	if o.Source != nil {
 		// Start each tenant's counter at 0, so that rate() and increase()
 		// see the first dead letter instead of a series appearing at 1.
 		for _, t := range o.Source.Tenants() {
 			m.deadLettered.WithLabelValues(t)
+			for _, scope := range []string{"tenant_rate", "client_rate", "concurrency"} {
+				m.limitRefused.WithLabelValues(t, scope)
+			}
 		}
 		m.reg.MustRegister(&collector{src: o.Source, timeout: o.ScrapeTimeout, now: o.Now})
 	}
@@ -152,15 +186,33 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// ObserveRequest counts one answered HTTP request. route must be a route
-// template (or "unmatched"), never the raw path.
-func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+// ObserveRequest counts one answered HTTP request. tenant must be a
+// configured tenant or ""; route a route template (or "unmatched"), never
+// the raw path.
+func (m *Metrics) ObserveRequest(tenant, route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
 	method = boundedMethod(method)
-	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
-	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	m.requests.WithLabelValues(tenant, route, method, statusLabel(status)).Inc()
+	m.requestDuration.WithLabelValues(tenant, route, method).Observe(d.Seconds())
+}
+
+// Refused counts one SCIM request of tenant answered 429 by the limit
+// scope.
+func (m *Metrics) Refused(tenant, scope string) {
+	if m == nil {
+		return
+	}
+	m.limitRefused.WithLabelValues(tenant, scope).Inc()
+}
+
+// InFlight sets the tenant's SCIM requests running now.
+func (m *Metrics) InFlight(tenant string, n int) {
+	if m == nil {
+		return
+	}
+	m.inFlight.WithLabelValues(tenant).Set(float64(n))
 }
 
 // statusLabels holds the text of every status code, so that counting a
@@ -206,6 +258,21 @@ func (m *Metrics) JobAttempt(tenant, class string) {
 		class = "ok"
 	}
 	m.workerAttempts.WithLabelValues(tenant, class).Inc()
+}
+
+// ConfigReload counts one configuration reload; a successful one at at.
+func (m *Metrics) ConfigReload(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloads.WithLabelValues("failure").Inc()
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+	m.reloadOK.Set(1)
+	m.reloadOKAt.Set(float64(at.Unix()))
 }
 
 // boundedMethod keeps the method label to a closed set: a client can send

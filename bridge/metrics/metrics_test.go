@@ -105,9 +105,11 @@ func TestExposition(t *testing.T) {
 		expiry: map[string]time.Time{"acme": now.Add(10 * 24 * time.Hour)},
 	}
 	m := New(Options{Source: src, Now: func() time.Time { return now }})
-	m.ObserveRequest("/scim/:tenant/v2/Users/:id", "PATCH", 200, 30*time.Millisecond)
-	m.ObserveRequest("/scim/:tenant/v2/Users/:id", "PATCH", 200, 40*time.Millisecond)
-	m.ObserveRequest("unmatched", "BREW", 404, time.Millisecond)
+	m.ObserveRequest("acme", "/scim/:tenant/v2/Users/:id", "PATCH", 200, 30*time.Millisecond)
+	m.ObserveRequest("acme", "/scim/:tenant/v2/Users/:id", "PATCH", 200, 40*time.Millisecond)
+	m.ObserveRequest("", "unmatched", "BREW", 404, time.Millisecond)
+	m.Refused("acme", "concurrency")
+	m.InFlight("beta", 3)
 	m.LockWait(2 * time.Millisecond)
 	m.DeadLettered("acme")
 	m.JobAttempt("acme", "unavailable")
@@ -115,10 +117,13 @@ func TestExposition(t *testing.T) {
 
 	body := scrape(t, m)
 	for _, tc := range []struct{ series, want string }{
-		{`scimbridge_http_requests_total{method="PATCH",route="/scim/:tenant/v2/Users/:id",status="200"}`, "2"},
-		{`scimbridge_http_requests_total{method="OTHER",route="unmatched",status="404"}`, "1"},
-		{`scimbridge_http_request_duration_seconds_count{method="PATCH",route="/scim/:tenant/v2/Users/:id"}`, "2"},
-		{`scimbridge_http_request_duration_seconds_bucket{method="PATCH",route="/scim/:tenant/v2/Users/:id",le="0.05"}`, "2"},
+		{`scimbridge_http_requests_total{method="PATCH",route="/scim/:tenant/v2/Users/:id",status="200",tenant="acme"}`, "2"},
+		{`scimbridge_http_requests_total{method="OTHER",route="unmatched",status="404",tenant=""}`, "1"},
+		{`scimbridge_http_request_duration_seconds_count{method="PATCH",route="/scim/:tenant/v2/Users/:id",tenant="acme"}`, "2"},
+		{`scimbridge_http_request_duration_seconds_bucket{method="PATCH",route="/scim/:tenant/v2/Users/:id",tenant="acme",le="0.05"}`, "2"},
+		{`scimbridge_limit_refused_total{scope="concurrency",tenant="acme"}`, "1"},
+		{`scimbridge_limit_refused_total{scope="tenant_rate",tenant="beta"}`, "0"},
+		{`scimbridge_limit_in_flight{tenant="beta"}`, "3"},
 		{`scimbridge_lock_wait_seconds_count`, "1"},
 		{`scimbridge_queue_dead_lettered_total{tenant="acme"}`, "1"},
 		{`scimbridge_queue_dead_lettered_total{tenant="beta"}`, "0"},
@@ -172,7 +177,7 @@ func TestHangingSourceIsCutOffAtTheScrapeTimeout(t *testing.T) {
 
 func TestNilMetricsIgnoresObservations(t *testing.T) {
 	var m *Metrics
-	m.ObserveRequest("/healthz", "GET", 200, time.Millisecond)
+	m.ObserveRequest("", "/healthz", "GET", 200, time.Millisecond)
 	m.LockWait(time.Millisecond)
 	m.DeadLettered("acme")
 	m.JobAttempt("acme", "ok")
@@ -180,9 +185,9 @@ func TestNilMetricsIgnoresObservations(t *testing.T) {
 
 func TestWithoutSourceOnlyEventMetrics(t *testing.T) {
 	m := New(Options{})
-	m.ObserveRequest("/healthz", "GET", 200, time.Millisecond)
+	m.ObserveRequest("", "/healthz", "GET", 200, time.Millisecond)
 	body := scrape(t, m)
-	require.Equal(t, "1", sample(t, body, `scimbridge_http_requests_total{method="GET",route="/healthz",status="200"}`))
+	require.Equal(t, "1", sample(t, body, `scimbridge_http_requests_total{method="GET",route="/healthz",status="200",tenant=""}`))
 	require.False(t, strings.Contains(body, "scimbridge_state_store_up"))
 }
 

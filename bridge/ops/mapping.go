@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,10 +55,8 @@ func DryRun(ctx context.Context, m *mapping.Mapping, be backends.Backend, kind s
 	if err != nil {
 		return out, err
 	}
-	if err := m.CheckRequired(kind, res); err != nil {
-		return out, err
-	}
-	attrs, err := m.ToAttrs(kind, res)
+	// The checks and the mapping of a POST, exactly as serve runs them.
+	req, err := m.NewRequest(kind, res)
 	if err != nil {
 		return out, err
 	}
@@ -66,47 +65,55 @@ func DryRun(ctx context.Context, m *mapping.Mapping, be backends.Backend, kind s
 		bk = backends.Group
 	}
 	for _, k := range m.MatchKeys(kind) {
-		v := attrs[k.Attr]
-		if len(v) == 0 {
+		v := req.Value(k.Attr)
+		if v == "" {
 			continue
 		}
-		recs, _, err := be.Find(ctx, backends.Query{Kind: bk, Filter: backends.Cmp{Attr: k.Attr, Op: backends.Eq, Value: v[0]}, Limit: 1})
+		recs, _, err := be.Find(ctx, backends.Query{Kind: bk, Filter: backends.Cmp{Attr: k.Attr, Op: backends.Eq, Value: v}, Limit: 1})
 		if err != nil {
 			return out, err
 		}
 		if len(recs) == 0 {
-			line("match %s (%s eq %q): no entry", k.Path.String(), k.Attr, v[0])
+			line("match %s (%s eq %q): no entry", k.Path.String(), k.Attr, v)
 			continue
 		}
-		line("match %s (%s eq %q): entry %s", k.Path.String(), k.Attr, v[0], recs[0].ID)
-		cur, err := m.ToResource(kind, recs[0])
+		cur := recs[0]
+		line("match %s (%s eq %q): entry %s", k.Path.String(), k.Attr, v, cur.ID)
+		// What the bridge does with a POST naming an existing entry: a
+		// kept (deprovisioned) one is restored, any other brought up to
+		// the request (a create whose answer was lost).
+		verb, changes := "would modify", mapping.Changes{}
+		if m.Deprovisioned(kind, cur) {
+			verb = "would restore"
+			changes, err = m.RestoreChanges(cur, req)
+		} else {
+			changes, err = m.RetriedCreateChanges(cur, req)
+		}
 		if err != nil {
 			return out, err
 		}
-		old, err := m.ToAttrs(kind, cur)
-		if err != nil {
-			return out, err
+		if len(changes.List) == 0 {
+			line("%s %s %s: nothing (already up to date)", verb, kind, cur.ID)
 		}
-		delete(old, backends.AttrMembers)
-		changes := mapping.Diff(old, attrs)
-		if len(changes) == 0 {
-			line("would modify %s %s: nothing (already up to date)", kind, recs[0].ID)
-		}
-		for _, c := range changes {
-			line("would modify %s %s: %s %s = %s", kind, recs[0].ID, c.Op, c.Attr, quoteAll(c.Values))
+		for _, c := range changes.List {
+			line("%s %s %s: %s %s = %s", verb, kind, cur.ID, c.Op, attrName(c.Attr), quoteAll(c.Values))
 		}
 		return out, nil
 	}
 	line("would create %s with:", kind)
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		line("  %s = %s", n, quoteAll(attrs[n]))
+	for _, n := range slices.Sorted(maps.Keys(req.Attrs)) {
+		line("  %s = %s", attrName(n), quoteAll(req.Attrs[n]))
 	}
 	return out, nil
+}
+
+// attrName is a target attribute as the dry run shows it: the members
+// pseudo-attribute by its SCIM name.
+func attrName(attr string) string {
+	if attr == backends.AttrMembers {
+		return "members"
+	}
+	return attr
 }
 
 func quoteAll(vs []string) string {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -55,27 +56,34 @@ type Options struct {
 	Config *config.Config
 	State  state.Store
 	Tokens *bridge.Tokens
-	// Services are the tenants' services; without them Status reports
-	// every target as unprobed and up.
-	Services []*bridge.Service
+	// Services are the tenants' services, which a reload replaces; without
+	// them Status reports every target as unprobed and up.
+	Services *bridge.Tenants
 	Logger   hclog.Logger
 	// Version is the bridge's version, shown by Status.
 	Version string
 	// Traffic, when set, fills each tenant's Traffic in Status.
 	Traffic Traffic
+	// Reloads, when set, reports the last configuration reload for Status.
+	Reloads func() *opsview.Reload
 	// Now defaults to time.Now (tests move it).
 	Now func() time.Time
 }
 
 // Operator is what operators see of a bridge.
 type Operator struct {
-	cfg      *config.Config
+	// cfg holds the configuration in force; a reload replaces it
+	// (SetConfig) as a whole, with the services. A pointer, so that a
+	// Scoped copy sees the reloads too.
+	cfg      *atomic.Pointer[config.Config]
 	st       state.Store
 	tokens   *bridge.Tokens
 	services *bridge.Tenants
 	log      hclog.Logger
 	version  string
 	traffic  Traffic
+	reloads  func() *opsview.Reload
+	audit    hclog.Logger // the process's "audit" logger, which records card imports
 	probes   *ProbeCache
 	// scope limits the job operations to one tenant (Scoped).
 	scope string
@@ -93,11 +101,15 @@ func New(o Options) *Operator {
 	if o.Tokens == nil {
 		o.Tokens = bridge.NewTokens(o.State, o.Config.Tokens.Validity, o.Config.Tokens.Grace, o.Logger)
 	}
-	op := &Operator{
-		cfg: o.Config, st: o.State, tokens: o.Tokens, services: bridge.NewTenants(o.Tokens, o.Services...),
-		log: o.Logger.Named("ops"), version: o.Version, traffic: o.Traffic,
-		probes: NewProbeCache(ProbeTTL, ProbeTimeout), now: o.Now,
+	if o.Services == nil {
+		o.Services = bridge.NewTenants(o.Tokens)
 	}
+	op := &Operator{
+		cfg: new(atomic.Pointer[config.Config]), st: o.State, tokens: o.Tokens, services: o.Services,
+		log: o.Logger.Named("ops"), audit: o.Logger.Named("audit"), version: o.Version, traffic: o.Traffic,
+		reloads: o.Reloads, probes: NewProbeCache(ProbeTTL, ProbeTimeout), now: o.Now,
+	}
+	op.cfg.Store(o.Config)
 	return op
 }
 
@@ -114,8 +126,11 @@ func (o *Operator) WarmAdminToken(ctx context.Context) {
 // SetProbes replaces the probe cache (tests use one that caches nothing).
 func (o *Operator) SetProbes(p *ProbeCache) { o.probes = p }
 
-// Config is the configuration the operator reports on.
-func (o *Operator) Config() *config.Config { return o.cfg }
+// Config is the configuration in force, which the operator reports on.
+func (o *Operator) Config() *config.Config { return o.cfg.Load() }
+
+// SetConfig makes cfg the configuration in force (a reload).
+func (o *Operator) SetConfig(cfg *config.Config) { o.cfg.Store(cfg) }
 
 // Authenticate accepts only an admin token (tenant "_admin").
 func (o *Operator) Authenticate(ctx context.Context, token string) error {
@@ -142,16 +157,20 @@ func (o *Operator) Status(ctx context.Context) (opsview.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, StatusTimeout)
 	defer cancel()
 	now := o.now()
-	v := opsview.Status{Version: o.version, Time: now.UTC(), Tenants: make([]opsview.Tenant, len(o.cfg.Tenants))}
+	cfg := o.Config()
+	v := opsview.Status{Version: o.version, Time: now.UTC(), Tenants: make([]opsview.Tenant, len(cfg.Tenants))}
+	if o.reloads != nil {
+		v.Reload = o.reloads()
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := o.stateErr(ctx)
 		v.StateStore = opsview.Health{Kind: o.stateKind(), Up: err == nil, Error: o.errText(err)}
 	})
 	wg.Go(func() { v.AdminToken = o.tokenState(ctx, AdminTenant, now) })
-	for i, t := range o.cfg.Tenants {
+	for i, t := range cfg.Tenants {
 		tv := &v.Tenants[i]
-		*tv = opsview.Tenant{Name: t.Name, TenantURL: o.cfg.TenantURL(t.Name), Backend: t.Backend.Type}
+		*tv = opsview.Tenant{Name: t.Name, TenantURL: cfg.TenantURL(t.Name), Backend: t.Backend.Type}
 		if o.traffic != nil {
 			tr := o.traffic.LastHour(t.Name)
 			tv.Traffic = &tr
@@ -230,7 +249,7 @@ func (o *Operator) Ready(ctx context.Context) error {
 		down []string
 		wg   sync.WaitGroup
 	)
-	for _, t := range o.cfg.Tenants {
+	for _, t := range o.Config().Tenants {
 		wg.Go(func() {
 			if err := o.targetErr(ctx, t.Name); err != nil {
 				mu.Lock()
@@ -255,8 +274,8 @@ func (o *Operator) Ready(ctx context.Context) error {
 
 // Tenants lists the configured tenants.
 func (o *Operator) Tenants() []string {
-	names := make([]string, len(o.cfg.Tenants))
-	for i, t := range o.cfg.Tenants {
+	names := make([]string, len(o.Config().Tenants))
+	for i, t := range o.Config().Tenants {
 		names[i] = t.Name
 	}
 	return names
@@ -302,9 +321,9 @@ func (o *Operator) stateErr(ctx context.Context) error {
 
 func (o *Operator) stateKind() string {
 	switch {
-	case o.cfg.State.Redis != nil:
+	case o.Config().State.Redis != nil:
 		return "redis"
-	case o.cfg.State.SQLite != nil:
+	case o.Config().State.SQLite != nil:
 		return "sqlite"
 	}
 	return ""
@@ -316,14 +335,14 @@ func (o *Operator) errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return o.cfg.Scrub(err.Error())
+	return o.Config().Scrub(err.Error())
 }
 
 // tenant checks that name is a configured tenant.
 func (o *Operator) tenant(name string) (*config.Tenant, error) {
-	t, ok := o.cfg.Tenant(name)
+	t, ok := o.Config().Tenant(name)
 	if !ok {
-		return nil, fmt.Errorf("no tenant %q in %s: %w", name, o.cfg.File, opsview.ErrNotFound)
+		return nil, fmt.Errorf("no tenant %q in %s: %w", name, o.Config().File, opsview.ErrNotFound)
 	}
 	return t, nil
 }

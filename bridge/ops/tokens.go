@@ -34,15 +34,15 @@ func (o *Operator) IssueToken(ctx context.Context, tenant string, admin, regener
 	c := opsview.Credentials{Tenant: tenant, Token: token, TokenID: rec.ID, ExpiresAt: rec.ExpiresAt.UTC()}
 	exp := rec.ExpiresAt.UTC().Format(time.RFC3339)
 	if admin {
-		c.Tenant, c.TenantURL = "", o.cfg.PublicURL+"/admin"
+		c.Tenant, c.TenantURL = "", o.Config().PublicURL+"/admin"
 		c.File = fmt.Sprintf("admin_url: %s/admin\nadmin_token: %s\nexpires_at: %s\ntry: curl -H 'Authorization: Bearer <the token>' %s/admin/status\n",
-			o.cfg.PublicURL, token, exp, o.cfg.PublicURL)
+			o.Config().PublicURL, token, exp, o.Config().PublicURL)
 	} else {
-		c.TenantURL = o.cfg.TenantURL(tenant)
+		c.TenantURL = o.Config().TenantURL(tenant)
 		c.File = fmt.Sprintf("tenant: %s\ntenant_url: %s\nsecret_token: %s\nexpires_at: %s\n", tenant, c.TenantURL, token, exp)
 	}
 	if regenerate {
-		until := rec.CreatedAt.Add(o.cfg.Tokens.Grace).UTC()
+		until := rec.CreatedAt.Add(o.Config().Tokens.Grace).UTC()
 		c.PreviousValidUntil = &until
 		c.File += fmt.Sprintf("previous tokens keep working until: %s\n", until.Format(time.RFC3339))
 	}

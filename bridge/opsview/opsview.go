@@ -39,6 +39,28 @@ type Status struct {
 	StateStore Health     `json:"state_store"`
 	AdminToken TokenState `json:"admin_token"`
 	Tenants    []Tenant   `json:"tenants"`
+	// Reload is the last configuration reload, when the bridge reloads.
+	Reload *Reload `json:"reload,omitempty"`
+}
+
+// Reload is the last configuration reload as /admin/status, POST
+// /admin/reload and the console show it.
+type Reload struct {
+	Generation    int        `json:"generation"` // successful loads, the start being 1
+	LoadedAt      time.Time  `json:"loaded_at"`  // when the configuration serving now was loaded
+	LastAttemptAt *time.Time `json:"last_attempt_at,omitempty"`
+	LastOK        bool       `json:"last_ok"`
+	LastError     string     `json:"last_error,omitempty"`
+	Failures      int        `json:"failures"`
+	Added         []string   `json:"tenants_added,omitempty"`
+	Removed       []string   `json:"tenants_removed,omitempty"`
+	Changed       []string   `json:"tenants_changed,omitempty"`
+	// KeptBackends are tenants whose backend connections (the pool) the
+	// last reload kept.
+	KeptBackends []string `json:"backends_kept,omitempty"`
+	// RestartNeeded names settings that changed but apply only at start.
+	RestartNeeded []string `json:"restart_needed,omitempty"`
+	HookErrors    []string `json:"hook_errors,omitempty"`
 }
 
 // Tenant is one tenant as operators see it.

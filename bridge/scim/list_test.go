@@ -145,22 +145,33 @@ func TestProject(t *testing.T) {
 
 func TestDiscovery(t *testing.T) {
 	base := "https://bridge.example.com/scim/default/v2/"
-	spc := ServiceProviderConfig(base)
+	d := StandardDiscovery()
+	spc := ServiceProviderConfig(base, d)
 	require.Equal(t, true, spc["patch"].(map[string]any)["supported"])
 	require.Equal(t, MaxCount, spc["filter"].(map[string]any)["maxResults"])
 	for _, k := range []string{"bulk", "changePassword", "sort", "etag"} {
 		require.Equal(t, false, spc[k].(map[string]any)["supported"], k)
 	}
 	require.Equal(t, "oauthbearertoken", spc["authenticationSchemes"].([]any)[0].(map[string]any)["type"])
+	require.Equal(t, true, spc["authenticationSchemes"].([]any)[0].(map[string]any)["primary"])
 	require.Equal(t, "https://bridge.example.com/scim/default/v2/ServiceProviderConfig", spc["meta"].(map[string]any)["location"])
 
-	rts := ResourceTypes(base)
+	// A tenant's own schemes, the first primary, the others not.
+	two := ServiceProviderConfig(base, Discovery{AuthenticationSchemes: []AuthenticationScheme{
+		{Type: "oauthbearertoken", Name: "first"}, {Type: "oauth2", Name: "second", SpecURI: "https://www.rfc-editor.org/info/rfc6749"},
+	}})["authenticationSchemes"].([]any)
+	require.Len(t, two, 2)
+	require.Equal(t, map[string]any{"type": "oauthbearertoken", "name": "first", "description": "", "primary": true}, two[0])
+	require.Equal(t, map[string]any{"type": "oauth2", "name": "second", "description": "", "primary": false,
+		"specUri": "https://www.rfc-editor.org/info/rfc6749"}, two[1])
+
+	rts := ResourceTypes(base, d)
 	require.Len(t, rts, 2)
 	require.Equal(t, "/Users", rts[0]["endpoint"])
 	require.Equal(t, SchemaEnterprise, rts[0]["schemaExtensions"].([]any)[0].(map[string]any)["schema"])
 	require.Equal(t, "/Groups", rts[1]["endpoint"])
 
-	schemas := Schemas(base)
+	schemas := Schemas(base, d)
 	require.Len(t, schemas, 3)
 	ids := []string{}
 	for _, s := range schemas {

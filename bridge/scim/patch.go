@@ -1,6 +1,8 @@
 package scim
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -119,7 +121,7 @@ func expandObject(kind Kind, op string, base Path, obj map[string]any) ([]PatchO
 		return nil, badRequest(InvalidValue, "the PATCH value has %d attributes; at most %d are allowed, split it into several requests", len(obj), maxExpandedOps)
 	}
 	var out []PatchOp
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[k]
 		var p Path
 		switch {
@@ -199,7 +201,7 @@ func leafOps(kind Kind, op string, p Path, v any) ([]PatchOp, error) {
 			return nil, badRequest(InvalidValue, "%s must be an object, got %s", p.String(), jsonKind(v))
 		}
 		var out []PatchOp
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			sp := Path{URN: p.URN, Attr: p.Attr, Sub: k}
 			if s := def.Sub(k); s != nil {
 				sp.Sub = s.Name
@@ -547,7 +549,7 @@ func appendElements(r Resource, p Path, list []any) {
 // mergeComplex merges sub-attributes into a single-valued complex
 // attribute (RFC 7644 §3.5.2.1/§3.5.2.3: unspecified sub-attributes stay).
 func mergeComplex(r Resource, p Path, obj map[string]any) error {
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		sp := Path{URN: p.URN, Attr: p.Attr, Sub: k}
 		if err := r.Set(sp, obj[k]); err != nil {
 			return err

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -85,7 +86,7 @@ func jsonKind(v any) string {
 func Normalize(kind Kind, raw map[string]any) (Resource, error) {
 	out := Resource{}
 	from := map[string]string{} // canonical location -> raw key, to report conflicts
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		v := raw[k]
 		if v == nil || strings.EqualFold(k, "schemas") {
 			continue
@@ -97,22 +98,13 @@ func Normalize(kind Kind, raw map[string]any) (Resource, error) {
 	return out, nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // normalizeTopKey places one top-level key of a request body. Keys this
 // package does not know (custom extension objects, unknown names) are kept
 // exactly as sent, so that normalising twice changes nothing.
 func normalizeTopKey(kind Kind, out Resource, from map[string]string, k string, v any) error {
 	if obj, ok := v.(map[string]any); ok {
 		if urn := knownExtensionURN(kind, k); urn != "" {
-			for _, sk := range sortedKeys(obj) {
+			for _, sk := range slices.Sorted(maps.Keys(obj)) {
 				if obj[sk] == nil {
 					continue
 				}
@@ -266,7 +258,7 @@ func normalizeElement(kind Kind, def *Attribute, v any, name string) (any, error
 			return nil, badRequest(InvalidValue, "%s must be an object, got %s", name, jsonKind(v))
 		}
 		out := map[string]any{}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			sv := obj[k]
 			if sv == nil {
 				continue

@@ -1,5 +1,5 @@
 // Package state owns what the bridge remembers between requests and across
-// replicas: token hashes, idempotency records, resource versions,
+// replicas: token hashes, OAuth clients, signing keys, idempotency records, resource versions,
 // per-resource locks and the durable retry queue. Implementations live in
 // subpackages (sqlitestate for a single node, redisstate for many) and are
 // held to one contract suite, statetest. It imports no other project package.
@@ -220,6 +220,8 @@ func CheckWriteEnd(e WriteEnd) error {
 // with ErrUnavailable.
 type Store interface {
 	Tokens
+	Clients
+	SigningKeys
 	Idempotency
 	Versions
 	Locks

@@ -16,9 +16,10 @@ import (
 const adminTenant = ops.AdminTenant
 
 var (
-	_ httpapi.Admin  = (*ops.Operator)(nil)
-	_ httpapi.Health = (*ops.Operator)(nil)
-	_ metrics.Source = (*ops.Operator)(nil)
+	_ httpapi.Admin        = (*ops.Operator)(nil)
+	_ httpapi.CardImporter = (*ops.Operator)(nil)
+	_ httpapi.Health       = (*ops.Operator)(nil)
+	_ metrics.Source       = (*ops.Operator)(nil)
 )
 
 // observability builds the operator (bridge/ops: the admin API, /readyz,
@@ -26,8 +27,8 @@ var (
 func (a *app) observability(ctx context.Context, cfg *config.Config, log hclog.Logger) *ops.Operator {
 	a.traffic = ops.NewTrafficCounter(tenantNames(cfg))
 	a.ops = ops.New(ops.Options{
-		Config: cfg, State: a.state, Tokens: a.tokens, Services: a.services, Logger: log,
-		Version: version, Traffic: a.traffic,
+		Config: cfg, State: a.state, Tokens: a.tokens, Services: a.tenants, Logger: log,
+		Version: build.Version, Traffic: a.traffic, Reloads: a.reloads.view,
 	})
 	a.ops.WarmAdminToken(ctx)
 	a.metrics = metrics.New(metrics.Options{Source: a.ops})
@@ -37,7 +38,7 @@ func (a *app) observability(ctx context.Context, cfg *config.Config, log hclog.L
 // cliOperator is the operator of the CLI's queue and token commands: the
 // state store only, no services.
 func cliOperator(cfg *config.Config, st state.Store) *ops.Operator {
-	return ops.New(ops.Options{Config: cfg, State: st, Version: version})
+	return ops.New(ops.Options{Config: cfg, State: st, Version: build.Version})
 }
 
 func tenantNames(cfg *config.Config) []string {

@@ -152,7 +152,7 @@ func TestAdminWithoutAdminToken(t *testing.T) {
 	}
 	// A fresh token manager: the app's caches the tokens for a few seconds.
 	tk := bridge.NewTokens(s.app.state, 0, 0, nil)
-	o := ops.New(ops.Options{Config: s.app.ops.Config(), State: s.app.state, Tokens: tk, Services: s.app.services})
+	o := ops.New(ops.Options{Config: s.app.ops.Config(), State: s.app.state, Tokens: tk, Services: s.app.tenants})
 	err = o.Authenticate(ctx, s.adminToken)
 	var se *scim.Error
 	require.ErrorAs(t, err, &se)
@@ -375,8 +375,8 @@ func TestMetricsThroughTheBridge(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.True(t, strings.HasPrefix(ctype, "text/plain"), ctype)
 	for _, tc := range []struct{ series, want string }{
-		{`scimbridge_http_requests_total{method="GET",route="/scim/:tenant/v2/Users",status="200"}`, "1"},
-		{`scimbridge_http_requests_total{method="GET",route="/scim/:tenant/v2/Users/:id",status="404"}`, "1"},
+		{`scimbridge_http_requests_total{method="GET",route="/scim/:tenant/v2/Users",status="200",tenant="acme"}`, "1"},
+		{`scimbridge_http_requests_total{method="GET",route="/scim/:tenant/v2/Users/:id",status="404",tenant="acme"}`, "1"},
 		{`scimbridge_queue_depth{tenant="acme"}`, "2"},
 		{`scimbridge_queue_dead{tenant="acme"}`, "1"},
 		{`scimbridge_queue_depth{tenant="dir"}`, "0"},

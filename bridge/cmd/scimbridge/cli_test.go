@@ -127,6 +127,12 @@ func TestMappingTestDryRun(t *testing.T) {
 	userFile := filepath.Join(dir, "user.json")
 	require.NoError(t, os.WriteFile(userFile, []byte(`{"externalId":"e-1","userName":"dry@contoso.com","active":true,
 		"emails":[{"type":"work","value":"dry@contoso.com","primary":true}],"name":{"givenName":"Dry","familyName":"Run"},"nickName":"ignored"}`), 0o600))
+	// A dry run creates no store: first it is refused, then it runs on the
+	// one pharos init made.
+	_, err := run(t, "mapping", "test", "--config", cfg, "--tenant", "acme", "--user", userFile)
+	require.ErrorContains(t, err, "a dry run creates nothing")
+	_, err = run(t, "pharos", "init", "--driver", "sqlite", "--dsn", filepath.Join(dir, "pharos.db"))
+	require.NoError(t, err)
 	out, err := run(t, "mapping", "test", "--config", cfg, "--tenant", "acme", "--user", userFile)
 	require.NoError(t, err)
 	require.Contains(t, out, "would create User with:")
@@ -157,10 +163,49 @@ func TestPharosInit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// version and --version print one line: the version, the commit, Go's
+// version and the platform.
 func TestVersion(t *testing.T) {
 	out, err := run(t, "version")
 	require.NoError(t, err)
-	require.Equal(t, "scimbridge dev\n", out)
+	require.Equal(t, build.String()+"\n", out)
+	require.True(t, strings.HasPrefix(out, "scimbridge "+build.Version+" "), out)
+	flag, err := run(t, "--version")
+	require.NoError(t, err)
+	require.Equal(t, out, flag)
+}
+
+// A binary the go command built without -X main.version (as `go install
+// …/cmd/scimbridge@v1.2.3` does) prints the module version the go command
+// recorded in it, which `go version -m` reads back; the linker's version
+// wins when make sets one.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`(?m)^\s+mod\s+github.com/scimbridge/scimbridge\s+(\S+)`).FindStringSubmatch(string(out))
+	require.NotNil(t, m, "go version -m shows no module version:\n%s", out)
+	for _, arg := range []string{"version", "--version"} {
+		got, err := exec.Command(bin, arg).CombinedOutput()
+		require.NoError(t, err, "%s", got)
+		want := m[1]
+		if want == "(devel)" {
+			want = "dev" // nothing recorded (a "-<commit>" follows when the go command stamped one)
+		}
+		require.True(t, strings.HasPrefix(string(got), "scimbridge "+want), "%s printed %q; go version -m says %s", arg, got, m[1])
+	}
+
+	linked := filepath.Join(t.TempDir(), "scimbridge")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7", "-o", linked, ".")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := exec.Command(linked, "--version").CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	require.True(t, strings.HasPrefix(string(got), "scimbridge v9.8.7 "), "%q", got)
 }
 
 // serve, as `make run` starts it: first start writes the Tenant URL and

@@ -18,13 +18,6 @@ import (
 	"github.com/scimbridge/scimbridge/bridge/httpapi"
 )
 
-// servedOverTLS says whether browsers reach the console over HTTPS, which
-// decides the cookies' Secure flag. The bridge itself speaks plain HTTP
-// behind a TLS-terminating proxy today, so the public URL tells.
-func servedOverTLS(cfg *config.Config) bool {
-	return strings.HasPrefix(cfg.PublicURL, "https://")
-}
-
 // mountConsole builds the console (when enabled) and, unless it has a
 // listener of its own, serves it on the main handler under /console/.
 func (a *app) mountConsole(cfg *config.Config, log hclog.Logger) {
@@ -33,7 +26,7 @@ func (a *app) mountConsole(cfg *config.Config, log hclog.Logger) {
 		return
 	}
 	o := console.Options{
-		Ops: a.ops, Logger: log, Secure: servedOverTLS(cfg), SessionTTL: c.SessionTTL, Grace: cfg.Tokens.Grace,
+		Ops: a.ops, Logger: log, Secure: cfg.ServedOverTLS(), SessionTTL: c.SessionTTL, Grace: cfg.Tokens.Grace,
 	}
 	if oc := c.OIDC; oc != nil {
 		o.OIDC = console.NewOIDC(console.OIDCOptions{
@@ -66,14 +59,19 @@ func consoleURL(cfg *config.Config) string {
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = "127.0.0.1"
 		}
-		return "http://" + net.JoinHostPort(host, port) + console.Prefix + "/"
+		scheme := "http://"
+		if cfg.TLS != nil {
+			scheme = "https://"
+		}
+		return scheme + net.JoinHostPort(host, port) + console.Prefix + "/"
 	}
 	return cfg.PublicURL + console.Prefix + "/"
 }
 
 // startConsole serves the console on its own listener when console.listen
-// is set; stop shuts it down. It prints where the console is.
-func (a *app) startConsole(ctx context.Context, cfg *config.Config, log hclog.Logger, out io.Writer) (stop func(), err error) {
+// is set, with the main listener's TLS (its certificate, reloaded with it)
+// when that has TLS; stop shuts it down. It prints where the console is.
+func (a *app) startConsole(ctx context.Context, cfg *config.Config, main *listener, log hclog.Logger, out io.Writer) (stop func(), err error) {
 	stop = func() {}
 	if a.console == nil {
 		return stop, nil
@@ -84,8 +82,13 @@ func (a *app) startConsole(ctx context.Context, cfg *config.Config, log hclog.Lo
 			return stop, fmt.Errorf("console.listen %s: %w", l, err)
 		}
 		srv := httpapi.NewServer(l, a.console, log)
+		serve := srv.Serve
+		if main.tls != nil {
+			srv.TLSConfig = main.tls.Config()
+			serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+		}
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("console listener stopped", "error", err)
 			}
 		}()

@@ -67,7 +67,7 @@ func TestPaging(t *testing.T) {
 }
 
 // The manager in Entra's older array form and as an object; the work email
-// recreated by a value-filter path after it was removed.
+// replaced through a value-filter path (its removal refused: it is required).
 func TestManagerShapesAndEmailRecreation(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, s *stack) {
 		mgr := s.must(201, "POST", "/Users", fixture(t, "create-user-nulls")).body["id"].(string)
@@ -85,8 +85,10 @@ func TestManagerShapesAndEmailRecreation(t *testing.T) {
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"manager": map[string]any{"value": mgr}, "employeeNumber": "701984"}}}))
 		require.Equal(t, map[string]string{"manager_id": mgr, "employee_number": "701984"}, s.row("SELECT manager_id, employee_number FROM users WHERE id = ?", id))
 
-		s.must(200, "PATCH", path, fixture(t, "patch-remove-work-email-with-value"))
-		require.Equal(t, "<null>", s.row("SELECT email FROM users WHERE id = ?", id)["email"])
+		// The work email is required: removing it is the create's 400, and
+		// nothing is written; an Add by the value-filter path replaces it.
+		s.must(400, "PATCH", path, fixture(t, "patch-remove-work-email-with-value"))
+		require.NotEqual(t, "<null>", s.row("SELECT email FROM users WHERE id = ?", id)["email"])
 		s.must(200, "PATCH", path, op(map[string]any{"op": "Add", "path": `emails[type eq "work"].value`, "value": "back@contoso.com"}))
 		require.Equal(t, "back@contoso.com", s.row("SELECT email FROM users WHERE id = ?", id)["email"])
 		a := s.must(200, "GET", path, nil)
@@ -102,6 +104,6 @@ func TestDiscovery(t *testing.T) {
 		a = s.must(200, "GET", "/ResourceTypes", nil)
 		require.Len(t, resources(t, a), 2)
 		a = s.must(200, "GET", "/Schemas", nil)
-		require.Len(t, resources(t, a), 3)
+		require.Len(t, resources(t, a), 4, "User, Group, EnterpriseUser and the Pharos extension")
 	})
 }

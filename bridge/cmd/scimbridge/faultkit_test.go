@@ -453,16 +453,6 @@ func newGroup(ext, name string) map[string]any {
 		"displayName": name, "members": []any{}, "meta": map[string]any{"resourceType": "Group"}}
 }
 
-// sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // sortedStrings returns a sorted copy.
 func sortedStrings(s []string) []string {
 	out := slices.Clone(s)

@@ -84,7 +84,7 @@ func (l lifecycle) run(t *testing.T) {
 		require.NotEqual(t, id, r["id"], "a listing leaves it out")
 	}
 	s.must(404, "PATCH", "/Users/"+url.PathEscape(id), fixture(t, "patch-replace-multiple-flag"))
-	kept, err := be.Get(ctx, backends.User, id, false)
+	kept, err := be.Get(ctx, backends.User, id, backends.Read{})
 	require.NoError(t, err, "the entry is kept")
 	require.True(t, svc.Mapping().Deprovisioned(scim.User, kept))
 	res, err := svc.Mapping().ToResource(scim.User, kept)
@@ -94,7 +94,7 @@ func (l lifecycle) run(t *testing.T) {
 	if l.leavers != "" {
 		require.Equal(t, strings.ToLower(l.leavers), strings.ToLower(l.parent(id)), "moved to the leavers' container")
 	}
-	g, err := be.Get(ctx, backends.Group, gid, true)
+	g, err := be.Get(ctx, backends.Group, gid, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Contains(t, g.Attrs[backends.AttrMembers], id, "still a member")
 
@@ -104,13 +104,13 @@ func (l lifecycle) run(t *testing.T) {
 	require.Equal(t, true, back["active"])
 	require.Equal(t, true, s.must(200, "GET", "/Users/"+url.PathEscape(id), nil).body["active"])
 	require.Len(t, resources(t, s.must(200, "GET", "/Users"+filterQ(`externalId eq "`+ext+`"`), nil)), 1)
-	restored, err := be.Get(ctx, backends.User, id, false)
+	restored, err := be.Get(ctx, backends.User, id, backends.Read{})
 	require.NoError(t, err)
 	require.False(t, svc.Mapping().Deprovisioned(scim.User, restored))
 	if l.parent != nil {
 		require.Equal(t, strings.ToLower(home), strings.ToLower(l.parent(id)), "back in its container")
 	}
-	g, err = be.Get(ctx, backends.Group, gid, true)
+	g, err = be.Get(ctx, backends.Group, gid, backends.Read{Members: true})
 	require.NoError(t, err)
 	require.Contains(t, g.Attrs[backends.AttrMembers], id, "its membership survived")
 
@@ -126,7 +126,7 @@ func (l lifecycle) run(t *testing.T) {
 	if l.keepGroups {
 		again := s.must(201, "POST", "/Groups", group).body
 		require.Equal(t, gid, again["id"], "a kept group is restored")
-		g, err = be.Get(ctx, backends.Group, gid, true)
+		g, err = be.Get(ctx, backends.Group, gid, backends.Read{Members: true})
 		require.NoError(t, err)
 		require.Contains(t, g.Attrs[backends.AttrMembers], id)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scimbridge/scimbridge/backends"
 	"github.com/scimbridge/scimbridge/bridge/ops"
 	"github.com/scimbridge/scimbridge/bridge/scim"
 )
@@ -80,10 +81,18 @@ func mappingTest(ctx context.Context, w io.Writer, path, tenant string, kind sci
 		return fmt.Errorf("no tenant %q in %s", tenant, path)
 	}
 	// Bad input is reported before the directory is contacted.
-	if _, err := scim.Decode(kind, body); err != nil {
+	res, err := scim.Decode(kind, body)
+	if err != nil {
 		return err
 	}
-	be, err := registry()[t.Backend.Type].Open(ctx, t.Backend.Config, t.Mapping.Schema(), newLogger(cfg.Log))
+	if _, err := t.Mapping.NewRequest(kind, res); err != nil {
+		return err
+	}
+	drv, ok := registry()[t.Backend.Type].(backends.ReadOnlyDriver)
+	if !ok {
+		return fmt.Errorf("tenant %s: the %s backend cannot be opened read-only, so mapping test does not run against it", t.Name, t.Backend.Type)
+	}
+	be, err := drv.OpenReadOnly(ctx, t.Backend.Config, t.Mapping.Schema(), newLogger(cfg.Log))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/auth"
 	"github.com/scimbridge/scimbridge/bridge/config"
 	"github.com/scimbridge/scimbridge/bridge/httpapi"
 	"github.com/scimbridge/scimbridge/bridge/metrics"
@@ -28,6 +31,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var path, pprofAddr string
+	var watch time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve SCIM 2.0 for every configured tenant",
@@ -36,7 +40,9 @@ func newServeCmd() *cobra.Command {
 On first start, a tenant without a Secret Token gets one: the Tenant URL and
 the token are written to the file named by tokens.file (mode 0600), and its
 path is printed; the token never goes to the log. SIGTERM or SIGINT drains
-in-flight requests and stops cleanly.
+in-flight requests and stops cleanly. SIGHUP (or scimbridge reload) reloads
+the configuration and every mapping without a restart; --watch 2s also
+reloads when one of those files changes.
 
 --pprof 127.0.0.1:6060 serves Go's profiles (net/http/pprof, under
 /debug/pprof/) on a listener of their own, never on the SCIM listener, and
@@ -46,15 +52,16 @@ Off by default. go tool pprof http://127.0.0.1:6060/debug/pprof/profile`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, path, pprofAddr, cmd)
+			return serve(ctx, path, pprofAddr, watch, cmd)
 		},
 	}
 	configFlag(cmd, &path)
+	cmd.Flags().DurationVar(&watch, "watch", 0, "reload when the configuration or a mapping file changes, checking every DURATION (e.g. 2s); off by default")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) and turn on block and mutex profiling")
 	return cmd
 }
 
-func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) error {
+func serve(ctx context.Context, path, pprofAddr string, watch time.Duration, cmd *cobra.Command) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -76,11 +83,16 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	if err := checkStateServer(ctx, cfg, a.state, log); err != nil {
 		return err
 	}
-	if err := ensureTokens(ctx, cfg, a.tokens, cmd); err != nil {
+	if err := ensureTokens(ctx, cfg, a.tokens, cmd.OutOrStdout()); err != nil {
 		return err
 	}
 	if err := ensureAdminToken(ctx, cfg, a.tokens, cmd.OutOrStdout()); err != nil {
 		return err
+	}
+	a.reloads.out = cmd.OutOrStdout()
+	a.reloads.onSignal(ctx)
+	if watch > 0 {
+		a.reloads.watch(ctx, watch)
 	}
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
@@ -93,10 +105,15 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	}
 
 	srv := httpapi.NewServer(cfg.Listen, a.handler, log)
+	ln, err := newListener(wctx, cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	a.reloads.AddHook("tls certificate", ln.Reload)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "listen", cfg.Listen, "tenants", len(cfg.Tenants), "version", version)
-	stopConsole, err := a.startConsole(ctx, cfg, log, cmd.OutOrStdout())
+	go func() { errc <- ln.serve(srv) }()
+	log.Info("serving", "listen", cfg.Listen, "tls", cfg.TLS != nil, "tenants", len(cfg.Tenants), "version", build.Version)
+	stopConsole, err := a.startConsole(ctx, cfg, ln, log, cmd.OutOrStdout())
 	if err != nil {
 		return err
 	}
@@ -104,7 +121,7 @@ func serve(ctx context.Context, path, pprofAddr string, cmd *cobra.Command) erro
 	for _, t := range cfg.Tenants {
 		log.Info("tenant", "name", t.Name, "tenant_url", cfg.TenantURL(t.Name), "backend", t.Backend.Type)
 	}
-	go warnTokenExpiry(ctx, cfg, a.tokens, log)
+	go warnTokenExpiry(ctx, a.ops.Config, a.tokens, a.gate.Clients(), log)
 
 	select {
 	case err := <-errc:
@@ -198,8 +215,12 @@ func sweep(ctx context.Context, s state.Sweeper, every time.Duration, log hclog.
 // app is the wired bridge: state store, tenants' backends and services,
 // token manager and the HTTP handler. Tests build the same thing.
 type app struct {
-	state    state.Store
-	tokens   *bridge.Tokens
+	state  state.Store
+	tokens *bridge.Tokens
+	// gate authenticates every SCIM request and answers the token
+	// endpoints (authwiring.go).
+	gate     *auth.Gate
+	stopGate context.CancelFunc
 	services []*bridge.Service
 	worker   *bridge.Worker
 	handler  http.Handler
@@ -211,6 +232,12 @@ type app struct {
 	traffic *ops.TrafficCounter
 	// console is the operations console (console.go); nil when disabled.
 	console http.Handler
+	// tenants serves the services to the SCIM endpoints and the operator;
+	// reloads replaces them (reload.go), under mu with services.
+	tenants *bridge.Tenants
+	reloads *reloader
+	mu      sync.Mutex
+	log     hclog.Logger
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -218,22 +245,21 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log)}
-	// The services wake the worker after queueing a write; the worker is
-	// built after them, before any request arrives.
-	wake := func() {
-		if a.worker != nil {
-			a.worker.Wake()
-		}
-	}
-	for _, t := range cfg.Tenants {
-		s, err := openTenant(ctx, cfg, t, st, log, wake, lockObserver{a})
+	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log), log: log}
+	// The gate outlives no app: Close ends its key refreshes.
+	gctx, stopGate := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopGate = stopGate
+	a.gate = newGate(gctx, cfg, st, a.tokens, log)
+	for i := range cfg.Tenants {
+		s, err := a.openService(ctx, cfg, &cfg.Tenants[i])
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
 		a.services = append(a.services, s)
 	}
+	a.tenants = bridge.NewTenants(a.gate, a.services...)
+	a.reloads = newReloader(a, cfg, log)
 	ops := a.observability(ctx, cfg, log)
 	a.worker = bridge.NewWorker(st, a.services, bridge.WorkerOptions{
 		Owner: ownerID(), MaxAttempts: cfg.Queue.MaxAttempts, MaxAge: cfg.Queue.MaxAge,
@@ -241,18 +267,32 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 		Observer: a.metrics,
 	}, log)
 	a.handler = httpapi.New(httpapi.Options{
-		Tenants:        tenantsAdapter{bridge.NewTenants(a.tokens, a.services...)},
-		Logger:         log,
-		PublicURL:      cfg.PublicURL,
-		BodyLimit:      cfg.Limits.BodyBytes,
-		RequestTimeout: cfg.Limits.RequestTimeout,
-		Metrics:        a.metrics,
-		Health:         ops,
-		Admin:          ops,
-		Traffic:        a.traffic,
+		Tenants:               tenantsAdapter{a.tenants},
+		Logger:                log,
+		PublicURL:             cfg.PublicURL,
+		BodyLimit:             cfg.Limits.BodyBytes,
+		RequestTimeout:        cfg.Limits.RequestTimeout,
+		Metrics:               a.metrics,
+		Health:                ops,
+		Admin:                 ops,
+		Cards:                 ops,
+		Reloader:              a.reloads,
+		OAuth:                 oauthAdapter{a.gate},
+		AuthenticationSchemes: a.gate.Schemes,
+		TrustedProxies:        cfg.TrustedProxies,
+		Traffic:               a.traffic,
+		Limiter:               newLimiter(cfg, a.metrics),
 	})
 	a.mountConsole(cfg, log)
 	return a, nil
+}
+
+// wake wakes the worker after a service queued a write; the worker is
+// built after the first services, before any request arrives.
+func (a *app) wake() {
+	if a.worker != nil {
+		a.worker.Wake()
+	}
 }
 
 // lockObserver forwards the services' lock waits to the app's metrics,
@@ -261,8 +301,15 @@ type lockObserver struct{ a *app }
 
 func (o lockObserver) LockWait(d time.Duration) { o.a.metrics.LockWait(d) }
 
-// Close closes the backends and the state store.
+// Close closes the backends (those replaced by a reload once they are
+// drained) and the state store.
 func (a *app) Close() {
+	if a.reloads != nil {
+		a.reloads.close()
+	}
+	if a.stopGate != nil {
+		a.stopGate()
+	}
 	for _, s := range a.services {
 		_ = s.Backend().Close()
 	}
@@ -282,11 +329,14 @@ func (a tenantsAdapter) Authenticate(ctx context.Context, tenant, token string) 
 	return s, nil
 }
 
-// ensureTokens gives every tenant without a token its first one and writes
-// the Tenant URLs and tokens to the 0600 token file.
-func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, cmd *cobra.Command) error {
+// ensureTokens gives every tenant that takes Secret Tokens and has none its
+// first one, and writes the Tenant URLs and tokens to the 0600 token file.
+func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, out io.Writer) error {
 	var b strings.Builder
 	for _, t := range cfg.Tenants {
+		if !t.Auth.SecretToken {
+			continue // it would never be accepted
+		}
 		tok, created, err := tokens.EnsureToken(ctx, t.Name)
 		if err != nil {
 			return fmt.Errorf("tenant %s: first token: %w", t.Name, err)
@@ -301,7 +351,7 @@ func ensureTokens(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens
 	if err := writeSecretFile(cfg.Tokens.File, b.String()); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "New Secret Token(s) and Tenant URL(s) written to %s (mode 0600).\nPaste them into Entra: Enterprise application > Provisioning > Admin Credentials.\n", cfg.Tokens.File)
+	fmt.Fprintf(out, "New Secret Token(s) and Tenant URL(s) written to %s (mode 0600).\nPaste them into Entra: Enterprise application > Provisioning > Admin Credentials.\n", cfg.Tokens.File)
 	return nil
 }
 
@@ -326,12 +376,14 @@ func writeSecretFile(path, content string) error {
 	return f.Close()
 }
 
-// warnTokenExpiry logs a warning when a tenant's token is 30, 14 and 7
-// days from expiry (once per threshold per process), checking hourly.
-func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tokens, log hclog.Logger) {
+// warnTokenExpiry logs a warning when a tenant's token, or an OAuth
+// client's last secret, is 30, 14 and 7 days from expiry (once per
+// threshold per process), checking hourly the tenants of the configuration
+// in force (cfg, which a reload changes).
+func warnTokenExpiry(ctx context.Context, cfg func() *config.Config, tokens *bridge.Tokens, clients *auth.Clients, log hclog.Logger) {
 	warned := map[string]time.Duration{}
 	check := func() {
-		for _, t := range cfg.Tenants {
+		for _, t := range cfg().Tenants {
 			exp, ok, err := tokens.Expiry(ctx, t.Name)
 			if err != nil || !ok {
 				continue
@@ -344,6 +396,26 @@ func warnTokenExpiry(ctx context.Context, cfg *config.Config, tokens *bridge.Tok
 			warned[t.Name] = w
 			log.Warn("secret token expires soon; run `scimbridge token regenerate` and update Entra",
 				"tenant", t.Name, "expires_at", exp.UTC().Format(time.RFC3339), "days_left", int(remaining.Hours()/24))
+		}
+		for _, t := range cfg().Tenants {
+			cs, err := clients.List(ctx, t.Name)
+			if err != nil {
+				continue
+			}
+			for _, c := range cs {
+				exp, ok := c.LatestExpiry()
+				if !ok {
+					continue
+				}
+				remaining := time.Until(exp)
+				w, key := bridge.ExpiryWarning(remaining), t.Name+"\x00client\x00"+c.ID
+				if w == 0 || warned[key] == w {
+					continue
+				}
+				warned[key] = w
+				log.Warn("client secret expires soon; run `scimbridge client add-secret` and update Entra",
+					"tenant", t.Name, "client_id", c.ID, "expires_at", exp.UTC().Format(time.RFC3339), "days_left", int(remaining.Hours()/24))
+			}
 		}
 	}
 	check()

@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/scimbridge/scimbridge/bridge/config"
 )
 
 // repoRoot is where configs/ and bridge/scim/testdata live, seen from this
@@ -88,10 +90,14 @@ type stack struct {
 	t     testing.TB
 	srv   *httptest.Server
 	app   *app
+	cfg   *config.Config
 	token string
 	base  string // Tenant URL
 	db    *sql.DB
 	tg    target
+	// cfgPath is the configuration file, for commands run against the
+	// same bridge.
+	cfgPath string
 }
 
 func newStack(t testing.TB, tg target) *stack {
@@ -118,6 +124,9 @@ type bridgeOptions struct {
 	// state is the state block in YAML flow form, e.g. a Redis with a key
 	// prefix of the test's own; empty: a SQLite file in the test's temp dir.
 	state string
+	// auth is the tenant's auth block in YAML flow form; empty: none (the
+	// Secret Token only).
+	auth string
 }
 
 // newBridgeWith is newBridge with options.
@@ -146,6 +155,9 @@ tenants:
     backend: ` + backend + `
     mapping: ` + mappingPath + `
 `
+	if o.auth != "" {
+		cfgText += "    auth: " + o.auth + "\n"
+	}
 	cfgPath := filepath.Join(dir, "bridge.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfgText), 0o600))
 	cfg, err := loadConfig(cfgPath)
@@ -163,7 +175,7 @@ tenants:
 	t.Cleanup(func() { stop(); <-done })
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, app: a, token: token, base: srv.URL + "/scim/default/v2"}
+	return &stack{t: t, srv: srv, app: a, cfg: cfg, token: token, base: srv.URL + "/scim/default/v2", cfgPath: cfgPath}
 }
 
 // answer is one HTTP exchange's result.

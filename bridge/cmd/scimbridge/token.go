@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scimbridge/scimbridge/bridge"
+	"github.com/scimbridge/scimbridge/bridge/auth"
 	"github.com/scimbridge/scimbridge/bridge/ops"
 	"github.com/scimbridge/scimbridge/bridge/opsview"
 )
@@ -16,7 +18,7 @@ import (
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Generate, rotate and list tenants' Secret Tokens and the admin token",
+		Short: "Generate, rotate and list tenants' Secret Tokens and the admin token (list shows OAuth client secrets too)",
 	}
 	var path, tenant, out string
 	var admin bool
@@ -26,7 +28,7 @@ func newTokenCmd() *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator) error {
+				return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator, _ *auth.Clients) error {
 					cred, err := op.IssueToken(cmd.Context(), tenant, admin, regenerate)
 					if err != nil {
 						return err
@@ -60,12 +62,13 @@ func newTokenCmd() *cobra.Command {
 		Short: "List each tenant's tokens with their expiry (never the tokens)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator) error {
+			return withTokens(cmd.Context(), path, tenant, func(op *ops.Operator, cs *auth.Clients) error {
+				now := time.Now()
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "TENANT\tTOKEN ID\tCREATED\tEXPIRES\tSTATUS")
 				row := func(name string, k opsview.TokenRecord) {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", name, k.ID, k.CreatedAt.Format(time.RFC3339),
-						k.ExpiresAt.Format(time.RFC3339), tokenStatus(k))
+						k.ExpiresAt.Format(time.RFC3339), tokenStatus(now, k.ExpiresAt))
 				}
 				for _, t := range op.Config().Tenants {
 					if tenant != "" && t.Name != tenant {
@@ -80,6 +83,17 @@ func newTokenCmd() *cobra.Command {
 					}
 					for _, k := range toks {
 						row(t.Name, k)
+					}
+					// The tenant's OAuth client secrets expire too.
+					clients, err := cs.List(cmd.Context(), t.Name)
+					if err != nil {
+						return err
+					}
+					for _, c := range clients {
+						for _, sec := range c.Secrets {
+							fmt.Fprintf(w, "%s\tclient %s secret %s\t%s\t%s\t%s\n", t.Name, c.ID, sec.ID, sec.CreatedAt.Format(time.RFC3339),
+								sec.ExpiresAt.Format(time.RFC3339), secretStatus(now, sec.ExpiresAt))
+						}
 					}
 				}
 				if tenant == "" {
@@ -107,17 +121,22 @@ func newTokenCmd() *cobra.Command {
 	return cmd
 }
 
-func tokenStatus(k opsview.TokenRecord) string {
-	switch k.Status {
-	case opsview.TokenExpired:
+func tokenStatus(now, expires time.Time) string { return expiryStatus(now, expires, "regenerate it") }
+
+// expiryStatus says how long a credential has left, and what to do within
+// the warning thresholds (bridge.ExpiryWarning).
+func expiryStatus(now, expires time.Time, action string) string {
+	left := expires.Sub(now)
+	switch {
+	case left <= 0:
 		return "expired"
-	case opsview.TokenExpiring:
-		return fmt.Sprintf("expires in %d days: regenerate it", k.DaysLeft)
+	case bridge.ExpiryWarning(left) != 0:
+		return fmt.Sprintf("expires in %d days: %s", int(left.Hours()/24), action)
 	}
-	return fmt.Sprintf("valid (%d days left)", k.DaysLeft)
+	return fmt.Sprintf("valid (%d days left)", int(left.Hours()/24))
 }
 
-func withTokens(ctx context.Context, path, tenant string, f func(*ops.Operator) error) error {
+func withTokens(ctx context.Context, path, tenant string, f func(*ops.Operator, *auth.Clients) error) error {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
@@ -130,5 +149,5 @@ func withTokens(ctx context.Context, path, tenant string, f func(*ops.Operator) 
 		return err
 	}
 	defer st.Close()
-	return f(cliOperator(cfg, st))
+	return f(cliOperator(cfg, st), auth.NewClients(st))
 }

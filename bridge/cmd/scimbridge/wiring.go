@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -36,12 +37,18 @@ func loadConfig(path string) (*config.Config, error) {
 // newLogger logs JSON when stderr is not a terminal (a service manager, a
 // container), readable text otherwise.
 func newLogger(c config.LogConfig) hclog.Logger {
+	return newLoggerTo(c, os.Stderr)
+}
+
+// newLoggerTo is newLogger writing to out, which stands for stderr (a
+// command that draws on the terminal passes a writer that makes room).
+func newLoggerTo(c config.LogConfig, out io.Writer) hclog.Logger {
 	jsonFormat := c.Format == "json" || (c.Format != "text" && !isatty.IsTerminal(os.Stderr.Fd()))
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       "scimbridge",
 		Level:      hclog.LevelFromString(c.Level),
 		JSONFormat: jsonFormat,
-		Output:     os.Stderr,
+		Output:     out,
 	})
 }
 
@@ -51,10 +58,12 @@ func openState(ctx context.Context, c *config.Config) (state.Store, error) {
 	case c.State.SQLite != nil:
 		return sqlitestate.Open(ctx, c.State.SQLite.Path)
 	case c.State.Redis != nil:
-		r := c.State.Redis
 		redisstate.RouteClientLog(newLogger(c.Log))
-		return redisstate.Open(ctx, redisstate.Options{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName,
-			Username: r.Username, Password: string(r.Password), DB: r.DB, KeyPrefix: r.KeyPrefix})
+		o, err := redisOptions(c.State.Redis)
+		if err != nil {
+			return nil, err
+		}
+		return redisstate.Open(ctx, o)
 	}
 	return nil, fmt.Errorf("no state store configured")
 }
@@ -83,13 +92,18 @@ func checkStateServer(ctx context.Context, c *config.Config, st state.Store, log
 		strings.Join(problems, "; "))
 }
 
-// openTenant opens a tenant's backend and builds its service.
-func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state.Store, log hclog.Logger, wake func(), obs bridge.Observer) (*bridge.Service, error) {
+// openBackend opens a tenant's backend.
+func openBackend(ctx context.Context, t *config.Tenant, log hclog.Logger) (backends.Backend, error) {
 	drv := registry()[t.Backend.Type]
 	be, err := drv.Open(ctx, t.Backend.Config, t.Mapping.Schema(), log.Named(t.Backend.Type).With("tenant", t.Name))
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: open %s backend: %w", t.Name, t.Backend.Type, err)
 	}
+	return be, nil
+}
+
+// newTenantService builds a tenant's service over its open backend.
+func newTenantService(c *config.Config, t *config.Tenant, be backends.Backend, st state.Store, log hclog.Logger, wake func(), obs bridge.Observer) *bridge.Service {
 	return bridge.NewService(bridge.Options{
 		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log,
 		Owner:          ownerID(),
@@ -97,7 +111,7 @@ func openTenant(ctx context.Context, c *config.Config, t config.Tenant, st state
 		IdempotencyTTL: c.Limits.IdempotencyWindow,
 		Wake:           wake,
 		Observer:       obs,
-	}), nil
+	})
 }
 
 // ownerID names this process in shared locks.

@@ -22,6 +22,8 @@
 //	P queue:tenants                        set     tenants that have ever queued a job
 //	P{T}:tokens                            hash    token id -> JSON {hash, created, expires, used} (ms)
 //	P{T}:audit                             list    JSON audit records, newest first, trimmed to state.AuditLimit
+//	P{T}:clients                           hash    client id -> JSON {name, created, secrets: [{id, hash, created, expires}]} (ms)
+//	P signing-keys                         hash    key id -> JSON {secret, created, expires} (ms)
 //	P{T}:q:seq                             string  the tenant's enqueue counter: a job's seq, its place
 //	P{T}:q:job:<id>                        hash    one job (fields below)
 //	P{T}:q:live                            zset    pending and leased job ids, by seq
@@ -127,8 +129,9 @@ type Options struct {
 	// With URL they replace the URL's user information when set, so that
 	// the password can come from a file.
 	Username, Password string
-	// SentinelPassword authenticates to the Sentinels, if they require it.
-	SentinelPassword string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels,
+	// if they require it.
+	SentinelUsername, SentinelPassword string
 	// DB is the database number (single node and Sentinel only). With URL,
 	// the URL says it.
 	DB int
@@ -140,6 +143,12 @@ type Options struct {
 	KeyPrefix string
 	// Timeout is DefaultTimeout when zero.
 	Timeout time.Duration
+	// DialTimeout bounds a new connection's dial and handshake (TLS, AUTH)
+	// instead of Timeout, when set.
+	DialTimeout time.Duration
+	// PoolSize is the connections kept per node; go-redis's default (10
+	// per CPU) when zero.
+	PoolSize int
 }
 
 // Store is the Redis state store. It is safe for concurrent use.
@@ -196,18 +205,27 @@ func universalOptions(o Options) (*redis.UniversalOptions, error) {
 	if timeout < 0 {
 		return nil, fmt.Errorf("timeout %s is negative", timeout)
 	}
+	dial := o.DialTimeout
+	if dial == 0 {
+		dial = timeout
+	}
+	if dial < 0 || o.PoolSize < 0 {
+		return nil, fmt.Errorf("dial timeout %s and pool size %d may not be negative", dial, o.PoolSize)
+	}
 	uo := &redis.UniversalOptions{
 		Addrs:            o.Addrs,
 		MasterName:       o.MasterName,
 		IsClusterMode:    o.Cluster,
 		Username:         o.Username,
 		Password:         o.Password,
+		SentinelUsername: o.SentinelUsername,
 		SentinelPassword: o.SentinelPassword,
 		DB:               o.DB,
 		TLSConfig:        o.TLS,
+		PoolSize:         o.PoolSize,
 		// Request deadlines reach the socket (off by default in go-redis).
 		ContextTimeoutEnabled: true,
-		DialTimeout:           timeout,
+		DialTimeout:           dial,
 		ReadTimeout:           timeout,
 		WriteTimeout:          timeout,
 		PoolTimeout:           timeout,
@@ -286,7 +304,9 @@ func universalOptions(o Options) (*redis.UniversalOptions, error) {
 	if u.Query().Has("pool_timeout") {
 		uo.PoolTimeout = po.PoolTimeout
 	}
-	uo.PoolSize = po.PoolSize
+	if u.Query().Has("pool_size") {
+		uo.PoolSize = po.PoolSize
+	}
 	uo.Protocol = po.Protocol
 	uo.ClientName = po.ClientName
 	return uo, nil
@@ -356,6 +376,9 @@ func (s *Store) retried(ctx context.Context, f func() error) error {
 	pause := retryPause
 	for attempt := 1; ; attempt++ {
 		err := f()
+		if err != nil && unavailable(err) {
+			s.reroute()
+		}
 		if err == nil || attempt == retryAttempts || !unavailable(err) || s.closed.Load() {
 			return err
 		}
@@ -388,9 +411,23 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	case errors.Is(err, redis.Nil):
 		return fmt.Errorf("redisstate: %s: %w", op, state.ErrNotFound)
 	case unavailable(err):
+		s.reroute()
 		return fmt.Errorf("redisstate: %s: %w: %w", op, state.ErrUnavailable, err)
 	}
 	return fmt.Errorf("redisstate: %s: %w", op, err)
+}
+
+// reroute makes a Cluster client read the slot map again after a node
+// failed to answer. go-redis reloads it only on MOVED or ASK replies and
+// otherwise once a minute, so after a master crashes it would keep
+// dialling the dead node for up to a minute while its replica already
+// serves the slots. The reload runs in the background, and go-redis folds
+// reloads asked for in quick succession into one. (A Sentinel client asks
+// the Sentinels for the master at every new connection by itself.)
+func (s *Store) reroute() {
+	if cc, ok := s.c.(*redis.ClusterClient); ok && !s.closed.Load() {
+		cc.ReloadState(context.Background())
+	}
 }
 
 func deadlinePassed(ctx context.Context) bool {
@@ -439,6 +476,8 @@ func (k keys) tenant(t string) string { return k.prefix + "{" + escape(t) + "}:"
 
 func (k keys) tokens(t string) string        { return k.tenant(t) + "tokens" }
 func (k keys) audit(t string) string         { return k.tenant(t) + "audit" }
+func (k keys) clients(t string) string       { return k.tenant(t) + "clients" }
+func (k keys) signingKeys() string           { return k.prefix + "signing-keys" }
 func (k keys) queue(t string) string         { return k.tenant(t) + "q:" }
 func (k keys) answer(key string) string      { return k.prefix + "answer:" + key }
 func (k keys) version(res string) string     { return k.prefix + "version:" + res }

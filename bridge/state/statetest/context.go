@@ -38,6 +38,30 @@ func calls() []call {
 		{"DeleteToken", func(ctx context.Context, s state.Store, _ fixture) error {
 			return s.DeleteToken(ctx, "ctx", "keep")
 		}},
+		{"PutClient", func(ctx context.Context, s state.Store, _ fixture) error {
+			return s.PutClient(ctx, newClient("ctx", "c1", 0, 1))
+		}},
+		{"Client", func(ctx context.Context, s state.Store, _ fixture) error {
+			_, err := s.Client(ctx, "ctx", "keep")
+			return err
+		}},
+		{"Clients", func(ctx context.Context, s state.Store, _ fixture) error {
+			_, err := s.Clients(ctx, "ctx")
+			return err
+		}},
+		{"DeleteClient", func(ctx context.Context, s state.Store, _ fixture) error {
+			return s.DeleteClient(ctx, "ctx", "keep")
+		}},
+		{"AddSigningKey", func(ctx context.Context, s state.Store, _ fixture) error {
+			return s.AddSigningKey(ctx, newSigningKey("ctx-new", 0))
+		}},
+		{"SigningKeys", func(ctx context.Context, s state.Store, _ fixture) error {
+			_, err := s.SigningKeys(ctx)
+			return err
+		}},
+		{"DeleteSigningKey", func(ctx context.Context, s state.Store, _ fixture) error {
+			return s.DeleteSigningKey(ctx, "keep")
+		}},
 		{"Answer", func(ctx context.Context, s state.Store, _ fixture) error {
 			_, err := s.Answer(ctx, "ctx-key")
 			return err
@@ -159,6 +183,8 @@ func testContext(t *testing.T, open opener) {
 			s := newTestStore(t, open)
 			// What a cancelled DeleteToken or Unlock must leave alone.
 			require.NoError(t, s.PutToken(t.Context(), newToken("ctx", "keep", time.Hour)))
+			require.NoError(t, s.PutClient(t.Context(), newClient("ctx", "keep", 0, 1)))
+			require.NoError(t, s.AddSigningKey(t.Context(), newSigningKey("keep", 0)))
 			ok, err := s.TryLock(t.Context(), "ctx-held", "holder", long)
 			require.NoError(t, err)
 			require.True(t, ok)
@@ -178,6 +204,12 @@ func testContext(t *testing.T, open opener) {
 			toks, err := s.Tokens(live, "ctx")
 			require.NoError(t, err)
 			requireEqual(t, []state.Token{newToken("ctx", "keep", time.Hour)}, toks)
+			clients, err := s.Clients(live, "ctx")
+			require.NoError(t, err)
+			requireEqual(t, []state.Client{newClient("ctx", "keep", 0, 1)}, clients)
+			keys, err := s.SigningKeys(live)
+			require.NoError(t, err)
+			requireEqual(t, []state.SigningKey{newSigningKey("keep", 0)}, keys)
 			_, err = s.Answer(live, "ctx-key")
 			require.ErrorIs(t, err, state.ErrNotFound)
 			v, err := s.Version(live, "ctx-res")

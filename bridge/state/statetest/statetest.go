@@ -44,12 +44,14 @@ type opener = func(t testing.TB) state.Store
 // parallel. Run closes each store it opened when its subtest ends (exactly
 // once), so open should not register a Close of its own.
 //
-// The subtests are Tokens, Idempotency, Versions, Locks, Writes, Queue, Audit, Ping,
+// The subtests are Tokens, Clients, SigningKeys, Idempotency, Versions, Locks, Writes, Queue, Audit, Ping,
 // Context (a done context gives its error and applies nothing) and Closed
 // (calls on a closed store give state.ErrUnavailable).
 func Run(t *testing.T, open func(t testing.TB) state.Store) {
 	t.Helper()
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
+	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
+	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, open) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, open) })
