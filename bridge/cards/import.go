@@ -105,6 +105,10 @@ type Options struct {
 // DefaultBatchSize is Options.BatchSize when unset.
 const DefaultBatchSize = 500
 
+// writeTimeout bounds one batch's write, which an interruption does not
+// cancel (importer.modify).
+const writeTimeout = 2 * time.Minute
+
 // Progress is how far an import has come.
 type Progress struct {
 	Line      int           `json:"line"` // last line read
@@ -642,6 +646,14 @@ func (im *importer) modify(ctx context.Context, batch []backends.RecordChanges) 
 	if len(batch) == 0 {
 		return nil, nil
 	}
+	// An interruption (Ctrl-C, the client gone) does not reach the write:
+	// cancelled in the middle of its COMMIT, a transaction may be
+	// committed by the store while the client sees an error, and the
+	// import would then name a resume line before rows it wrote. The batch
+	// runs to its end, bounded by writeTimeout; the interruption is seen
+	// before the next batch.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
 	if im.batcher != nil {
 		return im.batcher.ModifyBatch(ctx, backends.User, batch, im.o.DryRun)
 	}
