@@ -146,13 +146,14 @@ const auditTimeout = 2 * time.Second
 // attributes, never values. The record is best effort: the write is done,
 // and a state store that cannot keep its record must not fail it.
 func (s *Service) auditLog(ctx context.Context, op string, kind scim.Kind, id string, attrs map[string][]string, written []string) {
-	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "attributes", strings.Join(written, ","))
-	if s.state == nil {
-		return
-	}
 	outcome := "applied"
 	if queued, _ := ctx.Value(queuedKey{}).(bool); queued {
 		outcome = "applied from the retry queue"
+	}
+	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "name", s.nameOf(kind, attrs),
+		"attributes", strings.Join(written, ","), "outcome", outcome, "request_id", requestID(ctx))
+	if s.state == nil {
+		return
 	}
 	rec := state.AuditRecord{
 		Time: time.Now().UTC(), Tenant: s.tenant, Op: op, Kind: string(kind), ID: id,

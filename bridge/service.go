@@ -25,6 +25,9 @@ type Options struct {
 	// replays; natural-key deduplication by the target still holds.
 	State  state.Store
 	Logger hclog.Logger
+	// Audit receives one record per applied change; default
+	// Logger.Named("audit").
+	Audit hclog.Logger
 	// Owner identifies this process in shared locks (host:pid:random).
 	Owner string
 	// WriteRetries bounds the inline retries of a transient target error.
@@ -79,13 +82,17 @@ func NewService(o Options) *Service {
 		o.WriteRetries = 0
 	}
 	log := o.Logger.Named("bridge").With("tenant", o.Tenant)
+	audit := o.Audit
+	if audit == nil {
+		audit = o.Logger.Named("audit")
+	}
 	var locks lockStore
 	if o.State != nil {
 		locks = o.State
 	}
 	return &Service{
 		tenant: o.Tenant, mapping: o.Mapping, backend: o.Backend, state: o.State,
-		log: log, audit: o.Logger.Named("audit").With("tenant", o.Tenant),
+		log: log, audit: audit.With("tenant", o.Tenant),
 		locks: newLocker(locks, o.Owner, log, o.Observer), retries: o.WriteRetries, base: o.RetryBase,
 		idemTTL: o.IdempotencyTTL, wake: o.Wake,
 		discovery: discoveryOf(o.Mapping),

@@ -96,6 +96,11 @@ type LogConfig struct {
 	// Format is auto (JSON when stderr is not a terminal, text when it
 	// is), json or text. Defaults to auto.
 	Format string
+	// Audit is where the audit records (one per applied change) go:
+	// "" (the default) with the other logs, "stderr", "stdout", or a file
+	// (appended, mode 0600, reopened on SIGHUP for log rotation). Anything
+	// but "" gets JSON lines whatever Format says.
+	Audit string
 }
 
 // StateConfig holds exactly one state store.

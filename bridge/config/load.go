@@ -59,6 +59,7 @@ type rawQueue struct {
 type rawLog struct {
 	Level  *string `yaml:"level"`
 	Format *string `yaml:"format"`
+	Audit  *string `yaml:"audit"`
 }
 
 type rawState struct {
@@ -304,6 +305,7 @@ func (l *loader) build(raw *rawConfig, abs string) *Config {
 	if !slices.Contains([]string{"auto", "json", "text"}, c.Log.Format) {
 		l.errorf("log.format", "%q is not a format: want auto, json or text", c.Log.Format)
 	}
+	c.Log.Audit = strings.TrimSpace(deref(lg.Audit, ""))
 
 	c.State = l.state(raw.State)
 

@@ -60,6 +60,9 @@ type Options struct {
 	// them Status reports every target as unprobed and up.
 	Services *bridge.Tenants
 	Logger   hclog.Logger
+	// Audit receives the card imports' audit records; default
+	// Logger.Named("audit").
+	Audit hclog.Logger
 	// Version is the bridge's version, shown by Status.
 	Version string
 	// Traffic, when set, fills each tenant's Traffic in Status.
@@ -101,12 +104,15 @@ func New(o Options) *Operator {
 	if o.Tokens == nil {
 		o.Tokens = bridge.NewTokens(o.State, o.Config.Tokens.Validity, o.Config.Tokens.Grace, o.Logger)
 	}
+	if o.Audit == nil {
+		o.Audit = o.Logger.Named("audit")
+	}
 	if o.Services == nil {
 		o.Services = bridge.NewTenants(o.Tokens)
 	}
 	op := &Operator{
 		cfg: new(atomic.Pointer[config.Config]), st: o.State, tokens: o.Tokens, services: o.Services,
-		log: o.Logger.Named("ops"), audit: o.Logger.Named("audit"), version: o.Version, traffic: o.Traffic,
+		log: o.Logger.Named("ops"), audit: o.Audit, version: o.Version, traffic: o.Traffic,
 		reloads: o.Reloads, probes: NewProbeCache(ProbeTTL, ProbeTimeout), now: o.Now,
 	}
 	op.cfg.Store(o.Config)

@@ -27,7 +27,7 @@ var (
 func (a *app) observability(ctx context.Context, cfg *config.Config, log hclog.Logger) *ops.Operator {
 	a.traffic = ops.NewTrafficCounter(tenantNames(cfg))
 	a.ops = ops.New(ops.Options{
-		Config: cfg, State: a.state, Tokens: a.tokens, Services: a.tenants, Logger: log,
+		Config: cfg, State: a.state, Tokens: a.tokens, Services: a.tenants, Logger: log, Audit: a.audit,
 		Version: build.Version, Traffic: a.traffic, Reloads: a.reloads.view,
 	})
 	a.ops.WarmAdminToken(ctx)

@@ -142,7 +142,12 @@ func cardsImport(cmd *cobra.Command, cfgPath, tenant, file, reportPath, progress
 		return fmt.Errorf("tenant %s: open %s backend: %w", t.Name, t.Backend.Type, err)
 	}
 	defer be.Close()
-	target.Backend, target.Audit = be, log.Named("audit").With("tenant", t.Name)
+	audit, err := newAuditLog(cfg.Log, log)
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+	target.Backend, target.Audit = be, audit.With("tenant", t.Name)
 
 	res, err := cards.Import(ctx, target, in, o)
 	if bar != nil {

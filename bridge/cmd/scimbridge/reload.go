@@ -389,7 +389,7 @@ func (a *app) openService(ctx context.Context, cfg *config.Config, t *config.Ten
 
 // newService builds a tenant's service over an open backend.
 func (a *app) newService(cfg *config.Config, t *config.Tenant, be backends.Backend) *bridge.Service {
-	return newTenantService(cfg, t, be, a.state, a.log, a.wake, lockObserver{a})
+	return newTenantService(cfg, t, be, a.state, a.log, a.audit, a.wake, lockObserver{a})
 }
 
 // watch reloads when the configuration file or a mapping file changes

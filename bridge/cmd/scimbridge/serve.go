@@ -110,6 +110,7 @@ func serve(ctx context.Context, path, pprofAddr string, watch time.Duration, cmd
 		return err
 	}
 	a.reloads.AddHook("tls certificate", ln.Reload)
+	a.reloads.AddHook("audit log", a.audit.Reopen)
 	errc := make(chan error, 1)
 	go func() { errc <- ln.serve(srv) }()
 	log.Info("serving", "listen", cfg.Listen, "tls", cfg.TLS != nil, "tenants", len(cfg.Tenants), "version", build.Version)
@@ -238,6 +239,8 @@ type app struct {
 	reloads *reloader
 	mu      sync.Mutex
 	log     hclog.Logger
+	// audit receives the audit records (log.audit, auditlog.go).
+	audit *auditLog
 }
 
 func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, error) {
@@ -245,7 +248,12 @@ func newApp(ctx context.Context, cfg *config.Config, log hclog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log), log: log}
+	audit, err := newAuditLog(cfg.Log, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a := &app{state: st, tokens: bridge.NewTokens(st, cfg.Tokens.Validity, cfg.Tokens.Grace, log), log: log, audit: audit}
 	// The gate outlives no app: Close ends its key refreshes.
 	gctx, stopGate := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopGate = stopGate
@@ -314,6 +322,7 @@ func (a *app) Close() {
 		_ = s.Backend().Close()
 	}
 	_ = a.state.Close()
+	_ = a.audit.Close()
 }
 
 // tenantsAdapter lets httpapi, which declares its own Provisioner

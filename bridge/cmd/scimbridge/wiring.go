@@ -103,9 +103,9 @@ func openBackend(ctx context.Context, t *config.Tenant, log hclog.Logger) (backe
 }
 
 // newTenantService builds a tenant's service over its open backend.
-func newTenantService(c *config.Config, t *config.Tenant, be backends.Backend, st state.Store, log hclog.Logger, wake func(), obs bridge.Observer) *bridge.Service {
+func newTenantService(c *config.Config, t *config.Tenant, be backends.Backend, st state.Store, log, audit hclog.Logger, wake func(), obs bridge.Observer) *bridge.Service {
 	return bridge.NewService(bridge.Options{
-		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log,
+		Tenant: t.Name, Mapping: t.Mapping, Backend: be, State: st, Logger: log, Audit: audit,
 		Owner:          ownerID(),
 		WriteRetries:   c.Limits.WriteRetries,
 		IdempotencyTTL: c.Limits.IdempotencyWindow,
