@@ -116,7 +116,7 @@ func TestLoadValues(t *testing.T) {
 	t.Parallel()
 	body := `listen: ":9090"
 public_url: HTTPS://SCIM.Example.org/bridge//
-log: { level: DEBUG, format: json }
+log: { level: DEBUG, format: json, audit: " /var/log/scimbridge/audit.log " }
 state:
   redis: { url: "rediss://:pw@redis.example.org:6380/2", key_prefix: "b1:" }
 limits: { body_bytes: 2048, request_timeout: 59s, write_retries: 0 }
@@ -134,7 +134,7 @@ tenants:
 	require.NoError(t, err)
 	require.Equal(t, ":9090", cfg.Listen)
 	require.Equal(t, "https://scim.example.org/bridge", cfg.PublicURL)
-	require.Equal(t, LogConfig{Level: "debug", Format: "json"}, cfg.Log)
+	require.Equal(t, LogConfig{Level: "debug", Format: "json", Audit: "/var/log/scimbridge/audit.log"}, cfg.Log)
 	require.Nil(t, cfg.State.SQLite)
 	require.Equal(t, "rediss://:pw@redis.example.org:6380/2", cfg.State.Redis.URL)
 	require.Equal(t, "b1:", cfg.State.Redis.KeyPrefix)
