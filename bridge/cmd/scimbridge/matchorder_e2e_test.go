@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -107,5 +109,62 @@ func TestMatchOrderOnEveryTarget(t *testing.T) {
 		both(t, "configs/mappings/entra-to-active-directory.yaml", func(t *testing.T, mp string) *stack {
 			return newBridge(t, newADSubtree(t).backend, mp)
 		})
+	})
+}
+
+// Fifty people sharing five display names, created at once through two
+// replicas with state stores of their own, on the targets whose shipped
+// mappings keep no display-derived value unique (AD's own namesakes are
+// TestADNamesakes): every one 201, read back with its display name.
+func TestNamesakesOnEveryTarget(t *testing.T) {
+	run := func(t *testing.T, backend, mp string) {
+		a, b := newBridge(t, backend, mp), newBridge(t, backend, mp)
+		tag := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+		names := []string{"Ana Silva", "João Souza", "Li Wei", "Maria Garcia", "Mohammed Ali"}
+		ids := make([]string, 50)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			via := map[bool]*stack{true: a, false: b}[w%2 == 0]
+			wg.Go(func() {
+				for i := w; i < len(ids); i += 4 {
+					u := fixture(t, "create-user")
+					u["externalId"], u["userName"], u["displayName"] = uuid.NewString(), fmt.Sprintf("ns-%s-%02d@testuser.com", tag, i), names[i%5]
+					r := via.do("POST", "/Users", u)
+					if r.status != 201 {
+						t.Errorf("user %d: %d %s", i, r.status, r.raw)
+						continue
+					}
+					ids[i] = r.body["id"].(string)
+				}
+			})
+		}
+		wg.Wait()
+		require.False(t, t.Failed())
+		svc := a.app.services[0]
+		seen := map[string]bool{}
+		for i, id := range ids {
+			require.False(t, seen[id], "two creates, one entry")
+			seen[id] = true
+			rec, err := svc.Backend().Get(t.Context(), backends.User, id, backends.Read{})
+			require.NoError(t, err)
+			res, err := svc.Mapping().ToResource(scim.User, rec)
+			require.NoError(t, err)
+			require.Equal(t, names[i%5], res["displayName"])
+		}
+		for _, n := range names {
+			require.Len(t, resources(t, a.must(200, "GET", "/Users"+filterQ(`displayName eq "`+n+`" and userName sw "ns-`+tag+`"`), nil)), 10, n)
+		}
+	}
+	for i, tg := range targets(t) {
+		t.Run([]string{"pharos-sqlite", "pharos-postgres"}[i], func(t *testing.T) {
+			g := tg(t)
+			run(t, `{ type: pharos, config: { driver: `+g.driver+`, dsn: '`+g.dsn+`', init: true } }`, "configs/mappings/entra-to-pharos.yaml")
+		})
+	}
+	t.Run("openldap", func(t *testing.T) {
+		run(t, newDirectorySubtree(t, "SCIMBRIDGE_LDAP", "slapd").backend(), "configs/mappings/entra-to-openldap.yaml")
+	})
+	t.Run("389ds", func(t *testing.T) {
+		run(t, newDirectorySubtree(t, "SCIMBRIDGE_389DS", "389 DS").backend(), "configs/mappings/entra-to-389ds.yaml")
 	})
 }
