@@ -117,7 +117,7 @@ func TestMatchOrderOnEveryTarget(t *testing.T) {
 // mappings keep no display-derived value unique (AD's own namesakes are
 // TestADNamesakes): every one 201, read back with its display name.
 func TestNamesakesOnEveryTarget(t *testing.T) {
-	run := func(t *testing.T, backend, mp string) {
+	run := func(t *testing.T, backend, mp string, longNames bool) {
 		a, b := newBridge(t, backend, mp), newBridge(t, backend, mp)
 		tag := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 		names := []string{"Ana Silva", "João Souza", "Li Wei", "Maria Garcia", "Mohammed Ali"}
@@ -154,17 +154,40 @@ func TestNamesakesOnEveryTarget(t *testing.T) {
 		for _, n := range names {
 			require.Len(t, resources(t, a.must(200, "GET", "/Users"+filterQ(`displayName eq "`+n+`" and userName sw "ns-`+tag+`"`), nil)), 10, n)
 		}
+		if !longNames {
+			return
+		}
+		// userNames too long for a DN (the RDN is then scimBridgeKey, a
+		// hash of the folded name) that share their first 400 characters:
+		// both 201; the same long name under another externalId is the
+		// userName's 409, never a DN clash.
+		prefix := "long-" + tag + "-" + strings.Repeat("x", 400)
+		var longIDs []string
+		for _, end := range []string{"-a@testuser.com", "-b@testuser.com"} {
+			u := fixture(t, "create-user")
+			u["externalId"], u["userName"] = uuid.NewString(), prefix+end
+			longIDs = append(longIDs, b.must(201, "POST", "/Users", u).body["id"].(string))
+			rec, err := svc.Backend().Get(t.Context(), backends.User, longIDs[len(longIDs)-1], backends.Read{})
+			require.NoError(t, err)
+			res, err := svc.Mapping().ToResource(scim.User, rec)
+			require.NoError(t, err)
+			require.Equal(t, prefix+end, res["userName"])
+		}
+		require.NotEqual(t, longIDs[0], longIDs[1])
+		u := fixture(t, "create-user")
+		u["externalId"], u["userName"] = uuid.NewString(), strings.ToUpper(prefix+"-a@testuser.com")
+		require.Equal(t, "uniqueness", a.must(409, "POST", "/Users", u).body["scimType"])
 	}
 	for i, tg := range targets(t) {
 		t.Run([]string{"pharos-sqlite", "pharos-postgres"}[i], func(t *testing.T) {
 			g := tg(t)
-			run(t, `{ type: pharos, config: { driver: `+g.driver+`, dsn: '`+g.dsn+`', init: true } }`, "configs/mappings/entra-to-pharos.yaml")
+			run(t, `{ type: pharos, config: { driver: `+g.driver+`, dsn: '`+g.dsn+`', init: true } }`, "configs/mappings/entra-to-pharos.yaml", false)
 		})
 	}
 	t.Run("openldap", func(t *testing.T) {
-		run(t, newDirectorySubtree(t, "SCIMBRIDGE_LDAP", "slapd").backend(), "configs/mappings/entra-to-openldap.yaml")
+		run(t, newDirectorySubtree(t, "SCIMBRIDGE_LDAP", "slapd").backend(), "configs/mappings/entra-to-openldap.yaml", true)
 	})
 	t.Run("389ds", func(t *testing.T) {
-		run(t, newDirectorySubtree(t, "SCIMBRIDGE_389DS", "389 DS").backend(), "configs/mappings/entra-to-389ds.yaml")
+		run(t, newDirectorySubtree(t, "SCIMBRIDGE_389DS", "389 DS").backend(), "configs/mappings/entra-to-389ds.yaml", true)
 	})
 }
