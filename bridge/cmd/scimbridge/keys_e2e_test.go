@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -121,25 +120,13 @@ func TestNamesakesOnEveryTarget(t *testing.T) {
 		a, b := newBridge(t, backend, mp), newBridge(t, backend, mp)
 		tag := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 		names := []string{"Ana Silva", "João Souza", "Li Wei", "Maria Garcia", "Mohammed Ali"}
-		ids := make([]string, 50)
-		var wg sync.WaitGroup
-		for w := range 4 {
-			via := map[bool]*stack{true: a, false: b}[w%2 == 0]
-			wg.Go(func() {
-				for i := w; i < len(ids); i += 4 {
-					u := fixture(t, "create-user")
-					u["externalId"], u["userName"], u["displayName"] = uuid.NewString(), fmt.Sprintf("ns-%s-%02d@testuser.com", tag, i), names[i%5]
-					r := via.do("POST", "/Users", u)
-					if r.status != 201 {
-						t.Errorf("user %d: %d %s", i, r.status, r.raw)
-						continue
-					}
-					ids[i] = r.body["id"].(string)
-				}
-			})
+		people := make([]map[string]any, 50)
+		for i := range people {
+			u := fixture(t, "create-user")
+			u["externalId"], u["userName"], u["displayName"] = uuid.NewString(), fmt.Sprintf("ns-%s-%02d@testuser.com", tag, i), names[i%5]
+			people[i] = u
 		}
-		wg.Wait()
-		require.False(t, t.Failed())
+		ids := createAtOnce(t, people, a, b)
 		svc := a.app.services[0]
 		seen := map[string]bool{}
 		for i, id := range ids {

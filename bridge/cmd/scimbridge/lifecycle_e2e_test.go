@@ -218,26 +218,7 @@ func TestADNamesakes(t *testing.T) {
 		u["displayName"] = names[i%len(names)] + " " + s.tag
 		people = append(people, u)
 	}
-	ids := make([]string, len(people))
-	var wg sync.WaitGroup
-	for w := range 4 {
-		via := s.stack
-		if w%2 == 1 {
-			via = replica
-		}
-		wg.Go(func() {
-			for i := w; i < len(people); i += 4 {
-				a := via.do("POST", "/Users", people[i])
-				if a.status != 201 {
-					t.Errorf("user %d: %d %s", i, a.status, a.raw)
-					continue
-				}
-				ids[i] = a.body["id"].(string)
-			}
-		})
-	}
-	wg.Wait()
-	require.False(t, t.Failed())
+	ids := createAtOnce(t, people, s.stack, replica)
 
 	cns, sams := map[string]bool{}, map[string]bool{}
 	for i, id := range ids {
@@ -271,4 +252,28 @@ func TestADNamesakes(t *testing.T) {
 	gsam := s.byGUID(gid).GetAttributeValue("sAMAccountName")
 	require.NotEqual(t, strings.ToLower(sam), strings.ToLower(gsam))
 	require.True(t, strings.HasPrefix(gsam, sam), gsam)
+}
+
+// createAtOnce POSTs the users through four clients at once, spread over
+// the bridges, and returns their ids in order; each must be 201.
+func createAtOnce(t *testing.T, people []map[string]any, via ...*stack) []string {
+	t.Helper()
+	ids := make([]string, len(people))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		b := via[w%len(via)]
+		wg.Go(func() {
+			for i := w; i < len(people); i += 4 {
+				a := b.do("POST", "/Users", people[i])
+				if a.status != 201 {
+					t.Errorf("user %d: %d %s", i, a.status, a.raw)
+					continue
+				}
+				ids[i] = a.body["id"].(string)
+			}
+		})
+	}
+	wg.Wait()
+	require.False(t, t.Failed())
+	return ids
 }
