@@ -49,6 +49,21 @@ func adTLS(t testing.TB, caFile string) *tls.Config {
 
 func newADStack(t testing.TB) *adStack {
 	t.Helper()
+	d := newADSubtree(t)
+	return &adStack{stack: newBridge(t, d.backend, "configs/mappings/entra-to-active-directory.yaml"), conn: d.conn, base: d.base, tag: d.tag, backend: d.backend}
+}
+
+// adSubtree is a fresh OU of the test domain with a CN=Users container
+// (where the AD mapping puts users and groups), an LDAPS connection to it
+// as Administrator, and the environment the AD configuration reads.
+type adSubtree struct {
+	conn                               *goldap.Conn
+	base, tag, backend                 string
+	ldapsURL, caFile, bindDN, password string
+}
+
+func newADSubtree(t testing.TB) adSubtree {
+	t.Helper()
 	ldapsURL, caFile := os.Getenv("SCIMBRIDGE_AD_LDAPS_URL"), os.Getenv("SCIMBRIDGE_AD_CA_FILE")
 	bindDN, password, suffix := os.Getenv("SCIMBRIDGE_AD_BIND_DN"), os.Getenv("SCIMBRIDGE_AD_PASSWORD"), os.Getenv("SCIMBRIDGE_AD_BASE_DN")
 	if ldapsURL == "" {
@@ -76,7 +91,7 @@ func newADStack(t testing.TB) *adStack {
 
 	backend := fmt.Sprintf(`{ type: ldap, config: { url: '%s', caFile: '%s', bindDN: '%s', password: '%s', baseDN: '%s', timeout: 10s } }`,
 		ldapsURL, caFile, bindDN, password, base)
-	return &adStack{stack: newBridge(t, backend, "configs/mappings/entra-to-active-directory.yaml"), conn: conn, base: base, tag: tag, backend: backend}
+	return adSubtree{conn: conn, base: base, tag: tag, backend: backend, ldapsURL: ldapsURL, caFile: caFile, bindDN: bindDN, password: password}
 }
 
 // byGUID reads the entry whose objectGUID is the SCIM id, with AD's

@@ -39,6 +39,29 @@ func newLDAPStack(t testing.TB) *ldapStack {
 // mapping; the subtree is removed when the test ends.
 func newDirectoryStack(t testing.TB, prefix, name, mappingFile string) *ldapStack {
 	t.Helper()
+	d := newDirectorySubtree(t, prefix, name)
+	return &ldapStack{stack: newBridge(t, d.backend(), mappingFile), conn: d.conn, base: d.base}
+}
+
+// directorySubtree is a fresh subtree of a test directory and an admin
+// connection to it.
+type directorySubtree struct {
+	conn                  *goldap.Conn
+	url, bindDN, password string
+	base                  string // ou=e2e-…,<suffix>, with ou=people and ou=groups
+}
+
+// backend is the tenant's backend block for the subtree (YAML flow form).
+func (d directorySubtree) backend() string {
+	return fmt.Sprintf(`{ type: ldap, config: { url: '%s', bindDN: '%s', password: '%s', baseDN: '%s', timeout: 10s } }`,
+		d.url, d.bindDN, d.password, d.base)
+}
+
+// newDirectorySubtree makes ou=e2e-… (with ou=people and ou=groups) in the
+// test directory whose start script exported prefix_URL, _BIND_DN,
+// _PASSWORD and _BASE_DN, and removes it when the test ends.
+func newDirectorySubtree(t testing.TB, prefix, name string) directorySubtree {
+	t.Helper()
 	url, bindDN, password, suffix := os.Getenv(prefix+"_URL"), os.Getenv(prefix+"_BIND_DN"),
 		os.Getenv(prefix+"_PASSWORD"), os.Getenv(prefix+"_BASE_DN")
 	if url == "" {
@@ -62,10 +85,7 @@ func newDirectoryStack(t testing.TB, prefix, name, mappingFile string) *ldapStac
 		require.NoError(t, conn.Add(add))
 	}
 	t.Cleanup(func() { deleteSubtree(t, conn, base) })
-
-	backend := fmt.Sprintf(`{ type: ldap, config: { url: '%s', bindDN: '%s', password: '%s', baseDN: '%s', timeout: 10s } }`,
-		url, bindDN, password, base)
-	return &ldapStack{stack: newBridge(t, backend, mappingFile), conn: conn, base: base}
+	return directorySubtree{conn: conn, url: url, bindDN: bindDN, password: password, base: base}
 }
 
 func deleteSubtree(t testing.TB, conn *goldap.Conn, base string) {

@@ -52,6 +52,10 @@ type lifecycle struct {
 	keepGroups bool
 	parent     func(id string) string
 	leavers    string // the parent a deleted user moves to ("" when it stays)
+	// replica is a second bridge on the same directory with a state store
+	// of its own: its answers come from the directory, not from the first
+	// one's idempotency records.
+	replica *stack
 }
 
 func (l lifecycle) run(t *testing.T) {
@@ -84,13 +88,17 @@ func (l lifecycle) run(t *testing.T) {
 		require.NotEqual(t, id, r["id"], "a listing leaves it out")
 	}
 	s.must(404, "PATCH", "/Users/"+url.PathEscape(id), fixture(t, "patch-replace-multiple-flag"))
+	l.replica.must(404, "GET", "/Users/"+url.PathEscape(id), nil)
+	l.replica.must(404, "PATCH", "/Users/"+url.PathEscape(id), fixture(t, "patch-replace-multiple-flag"))
+	l.replica.must(404, "PUT", "/Users/"+url.PathEscape(id), user)
+	l.replica.must(404, "DELETE", "/Users/"+url.PathEscape(id), nil)
 	kept, err := be.Get(ctx, backends.User, id, backends.Read{})
 	require.NoError(t, err, "the entry is kept")
 	require.True(t, svc.Mapping().Deprovisioned(scim.User, kept))
 	res, err := svc.Mapping().ToResource(scim.User, kept)
 	require.NoError(t, err)
 	require.Equal(t, false, res["active"])
-	require.Equal(t, "Leaver "+tag, res["displayName"], "the PATCH to its old id wrote nothing")
+	require.Equal(t, "Leaver "+tag, res["displayName"], "the PATCH and PUT to its old id wrote nothing")
 	if l.leavers != "" {
 		require.Equal(t, strings.ToLower(l.leavers), strings.ToLower(l.parent(id)), "moved to the leavers' container")
 	}
@@ -149,8 +157,8 @@ func TestLeaversKeptAndRestored(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mp := variantMapping(t, "configs/mappings/entra-to-pharos.yaml", keepDeleted("deprovisioned", "1")...)
 			tgt := tg(t)
-			s := newBridge(t, `{ type: pharos, config: { driver: `+tgt.driver+`, dsn: '`+tgt.dsn+`', init: true } }`, mp)
-			lifecycle{s: s, keepGroups: true}.run(t)
+			backend := `{ type: pharos, config: { driver: ` + tgt.driver + `, dsn: '` + tgt.dsn + `', init: true } }`
+			lifecycle{s: newBridge(t, backend, mp), keepGroups: true, replica: newBridge(t, backend, mp)}.run(t)
 		})
 	}
 	for i, mk := range targets(t) {
@@ -161,9 +169,20 @@ func TestLeaversKeptAndRestored(t *testing.T) {
 		{"389ds", "SCIMBRIDGE_389DS", "389 DS", "configs/mappings/entra-to-389ds.yaml"},
 	} {
 		t.Run(d.name, func(t *testing.T) {
-			mp := variantMapping(t, d.mapping, keepDeleted("scimDeprovisioned", "TRUE")...)
-			s := newDirectoryStack(t, d.prefix, d.server, mp)
-			lifecycle{s: s.stack, keepGroups: true, parent: parentOf(t, s.conn, s.base, "entryUUID")}.run(t)
+			// Leavers moved to ou=leavers (inside the users' searchBase,
+			// ou=people), by the layout's active.moveTo on scimActive.
+			mp := variantMapping(t, d.mapping, append(keepDeleted("scimDeprovisioned", "TRUE"),
+				"    auxiliaryClasses: [scimBridgeUser]\n", "    auxiliaryClasses: [scimBridgeUser]\n    active: {attribute: scimActive, moveTo: ou=leavers}\n",
+				"    parent: ou=people\n", "    parent: ou=people\n    searchBase: \"\"\n")...)
+			dir := newDirectorySubtree(t, d.prefix, d.server)
+			s := &ldapStack{stack: newBridge(t, dir.backend(), mp), conn: dir.conn, base: dir.base}
+			leavers := "ou=leavers," + s.base
+			add := goldap.NewAddRequest(leavers, nil)
+			add.Attribute("objectClass", []string{"organizationalUnit"})
+			add.Attribute("ou", []string{"leavers"})
+			require.NoError(t, s.conn.Add(add))
+			lifecycle{s: s.stack, keepGroups: true, parent: parentOf(t, s.conn, s.base, "entryUUID"), leavers: leavers,
+				replica: newBridge(t, dir.backend(), mp)}.run(t)
 		})
 	}
 	t.Run("active-directory", func(t *testing.T) {
@@ -178,7 +197,7 @@ func TestLeaversKeptAndRestored(t *testing.T) {
 			`    filter: "(&(objectCategory=person)(objectClass=user))"`+"\n", `    filter: "(&(objectCategory=person)(objectClass=user))"`+"\n    searchBase: \"\"\n")
 		s := newBridge(t, ad.backend, mp)
 		parent := func(id string) string { return strings.SplitN(ad.byGUID(id).DN, ",", 2)[1] }
-		lifecycle{s: s, parent: parent, leavers: leavers}.run(t)
+		lifecycle{s: s, parent: parent, leavers: leavers, replica: newBridge(t, ad.backend, mp)}.run(t)
 	})
 }
 
@@ -199,26 +218,7 @@ func TestADNamesakes(t *testing.T) {
 		u["displayName"] = names[i%len(names)] + " " + s.tag
 		people = append(people, u)
 	}
-	ids := make([]string, len(people))
-	var wg sync.WaitGroup
-	for w := range 4 {
-		via := s.stack
-		if w%2 == 1 {
-			via = replica
-		}
-		wg.Go(func() {
-			for i := w; i < len(people); i += 4 {
-				a := via.do("POST", "/Users", people[i])
-				if a.status != 201 {
-					t.Errorf("user %d: %d %s", i, a.status, a.raw)
-					continue
-				}
-				ids[i] = a.body["id"].(string)
-			}
-		})
-	}
-	wg.Wait()
-	require.False(t, t.Failed())
+	ids := createAtOnce(t, people, s.stack, replica)
 
 	cns, sams := map[string]bool{}, map[string]bool{}
 	for i, id := range ids {
@@ -252,4 +252,28 @@ func TestADNamesakes(t *testing.T) {
 	gsam := s.byGUID(gid).GetAttributeValue("sAMAccountName")
 	require.NotEqual(t, strings.ToLower(sam), strings.ToLower(gsam))
 	require.True(t, strings.HasPrefix(gsam, sam), gsam)
+}
+
+// createAtOnce POSTs the users through four clients at once, spread over
+// the bridges, and returns their ids in order; each must be 201.
+func createAtOnce(t *testing.T, people []map[string]any, via ...*stack) []string {
+	t.Helper()
+	ids := make([]string, len(people))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		b := via[w%len(via)]
+		wg.Go(func() {
+			for i := w; i < len(people); i += 4 {
+				a := b.do("POST", "/Users", people[i])
+				if a.status != 201 {
+					t.Errorf("user %d: %d %s", i, a.status, a.raw)
+					continue
+				}
+				ids[i] = a.body["id"].(string)
+			}
+		})
+	}
+	wg.Wait()
+	require.False(t, t.Failed())
+	return ids
 }

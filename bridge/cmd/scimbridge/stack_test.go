@@ -160,13 +160,26 @@ tenants:
 	}
 	cfgPath := filepath.Join(dir, "bridge.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfgText), 0o600))
+	return bridgeFromConfig(t, cfgPath, "default")
+}
+
+// bridgeFromConfig starts the whole bridge from a configuration file, as
+// serve does (its retry worker included, behind an httptest server), and
+// generates a token for tenant, whose Tenant URL the stack talks to. Each
+// edit changes the loaded configuration first (a second replica's state
+// store of its own).
+func bridgeFromConfig(t testing.TB, cfgPath, tenant string, edits ...func(*config.Config)) *stack {
+	t.Helper()
 	cfg, err := loadConfig(cfgPath)
 	require.NoError(t, err)
+	for _, edit := range edits {
+		edit(cfg)
+	}
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard})
 	a, err := newApp(context.Background(), cfg, log)
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
-	token, _, err := a.tokens.Generate(context.Background(), "default")
+	token, _, err := a.tokens.Generate(context.Background(), tenant)
 	require.NoError(t, err)
 	// The retry worker runs as under serve.
 	wctx, stop := context.WithCancel(context.Background())
@@ -175,7 +188,7 @@ tenants:
 	t.Cleanup(func() { stop(); <-done })
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, app: a, cfg: cfg, token: token, base: srv.URL + "/scim/default/v2", cfgPath: cfgPath}
+	return &stack{t: t, srv: srv, app: a, cfg: cfg, token: token, base: srv.URL + "/scim/" + tenant + "/v2", cfgPath: cfgPath}
 }
 
 // answer is one HTTP exchange's result.
