@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -197,4 +200,112 @@ func TestObservabilityMetricsExported(t *testing.T) {
 	// The check can fail.
 	require.False(t, exported("scimbridge_http_requests", fams, body))
 	require.False(t, exported("scimbridge_queue_depth_bucket", fams, body), "_bucket only of a histogram")
+}
+
+// openPTY opens a pseudo-terminal pair: the bridge writes to the terminal
+// end (tty), the test reads what it drew from the other (ptmx).
+func openPTY(t *testing.T) (ptmx, tty *os.File) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { _ = ptmx.Close() })
+	var unlock int32
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock)))
+	require.Zero(t, e, "unlockpt")
+	var n uint32
+	_, _, e = syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n)))
+	require.Zero(t, e, "ptsname")
+	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tty.Close() })
+	return ptmx, tty
+}
+
+// TestLogFormatAuto: with log.format auto (the shipped default) serve logs
+// readable text on a terminal and one JSON object a line otherwise (a
+// service manager, a container, a pipe).
+func TestLogFormatAuto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	run := func(t *testing.T, stderr *os.File, read func() string) string {
+		listen := freeAddr(t)
+		cfg, _ := writeTestConfig(t, listen)
+		body, err := os.ReadFile(cfg)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(body), "format: json", "format: auto", 1)), 0o600))
+		cmd := exec.Command(bin, "serve", "--config", cfg)
+		cmd.Stderr = stderr // the log; stdout has the token file notice
+		require.NoError(t, cmd.Start())
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		var out string
+		require.Eventually(t, func() bool {
+			out += read()
+			return strings.Contains(out, "serving")
+		}, 30*time.Second, 50*time.Millisecond, "serve never said serving: %s", out)
+		return out
+	}
+
+	t.Run("pipe", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		defer r.Close()
+		lines := make(chan string, 100)
+		go func() {
+			b := make([]byte, 4096)
+			for {
+				n, err := r.Read(b)
+				if n > 0 {
+					lines <- string(b[:n])
+				}
+				if err != nil {
+					close(lines)
+					return
+				}
+			}
+		}()
+		out := run(t, w, func() string {
+			select {
+			case s := <-lines:
+				return s
+			default:
+				return ""
+			}
+		})
+		_ = w.Close()
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(l), &m), "a JSON object a line: %q", l)
+			require.Contains(t, m, "@message")
+		}
+	})
+	t.Run("terminal", func(t *testing.T) {
+		ptmx, tty := openPTY(t)
+		chunks := make(chan string, 100)
+		go func() {
+			b := make([]byte, 4096)
+			for {
+				n, err := ptmx.Read(b)
+				if n > 0 {
+					chunks <- string(b[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		out := run(t, tty, func() string {
+			select {
+			case s := <-chunks:
+				return s
+			default:
+				return ""
+			}
+		})
+		require.NotContains(t, out, `"@message"`, "no JSON on a terminal")
+		require.Regexp(t, `\[INFO\] +scimbridge[.:a-z-]*: serving`, out, "hclog's text lines: time, level, logger, message")
+	})
 }
