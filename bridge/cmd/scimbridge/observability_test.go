@@ -223,6 +223,32 @@ func openPTY(t *testing.T) (ptmx, tty *os.File) {
 	return ptmx, tty
 }
 
+// drain reads r in the background; each call of the function it returns
+// gives what arrived since the last call, without waiting.
+func drain(r io.Reader) func() string {
+	chunks := make(chan string, 100)
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := r.Read(b)
+			if n > 0 {
+				chunks <- string(b[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() string {
+		select {
+		case s := <-chunks:
+			return s
+		default:
+			return ""
+		}
+	}
+}
+
 // TestLogFormatAuto: with log.format auto (the shipped default) serve logs
 // readable text on a terminal and one JSON object a line otherwise (a
 // service manager, a container, a pipe).
@@ -253,28 +279,7 @@ func TestLogFormatAuto(t *testing.T) {
 		r, w, err := os.Pipe()
 		require.NoError(t, err)
 		defer r.Close()
-		lines := make(chan string, 100)
-		go func() {
-			b := make([]byte, 4096)
-			for {
-				n, err := r.Read(b)
-				if n > 0 {
-					lines <- string(b[:n])
-				}
-				if err != nil {
-					close(lines)
-					return
-				}
-			}
-		}()
-		out := run(t, w, func() string {
-			select {
-			case s := <-lines:
-				return s
-			default:
-				return ""
-			}
-		})
+		out := run(t, w, drain(r))
 		_ = w.Close()
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			var m map[string]any
@@ -284,27 +289,7 @@ func TestLogFormatAuto(t *testing.T) {
 	})
 	t.Run("terminal", func(t *testing.T) {
 		ptmx, tty := openPTY(t)
-		chunks := make(chan string, 100)
-		go func() {
-			b := make([]byte, 4096)
-			for {
-				n, err := ptmx.Read(b)
-				if n > 0 {
-					chunks <- string(b[:n])
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
-		out := run(t, tty, func() string {
-			select {
-			case s := <-chunks:
-				return s
-			default:
-				return ""
-			}
-		})
+		out := run(t, tty, drain(ptmx))
 		require.NotContains(t, out, `"@message"`, "no JSON on a terminal")
 		require.Regexp(t, `\[INFO\] +scimbridge[.:a-z-]*: serving`, out, "hclog's text lines: time, level, logger, message")
 	})

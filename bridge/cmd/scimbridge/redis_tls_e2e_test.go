@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,23 +19,8 @@ type redisTLS struct{ url, ca, cert, key string }
 
 func startRedisTLS(t *testing.T) redisTLS {
 	t.Helper()
-	sharedRedis(t) // the same gate: the variable says redis-server is wanted
-	cmd := exec.Command(repoRoot + "/scripts/redis-tls-start.sh")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "redis-tls-start.sh: %s", stderr.String())
-	env := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
-			env[k] = strings.Trim(v, "'")
-		}
-	}
-	dir := env["SCIMBRIDGE_REDIS_TLS_DIR"]
-	require.NotEmpty(t, dir, "redis-tls-start.sh printed %q", out)
-	t.Cleanup(func() { _ = exec.Command(repoRoot+"/scripts/redis-stop.sh", dir).Run() })
-	tls := filepath.Join(dir, "tls")
+	env := startScript(t, "redis-tls-start.sh", "redis-stop.sh", "SCIMBRIDGE_REDIS_TLS_DIR")
+	tls := filepath.Join(env["SCIMBRIDGE_REDIS_TLS_DIR"], "tls")
 	return redisTLS{url: env["SCIMBRIDGE_REDIS_TLS_URL"], ca: filepath.Join(tls, "ca.pem"),
 		cert: filepath.Join(tls, "client.pem"), key: filepath.Join(tls, "client.key")}
 }
