@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -29,22 +28,8 @@ func startRedisTLS(t *testing.T) redisTLS {
 // the embedded Pharos store with the given state block.
 func pharosRedisConfig(t *testing.T, listen, stateBlock string) string {
 	t.Helper()
-	dir := t.TempDir()
-	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings/entra-to-pharos.yaml"))
-	require.NoError(t, err)
-	cfg := fmt.Sprintf(`listen: %s
-public_url: http://%s
-log: { level: info, format: json }
-state: %s
-tokens: { file: %s }
-tenants:
-  - name: default
-    backend: { type: pharos, config: { driver: sqlite, dsn: %s, init: true } }
-    mapping: %s
-`, listen, listen, stateBlock, filepath.Join(dir, "token.txt"), filepath.Join(dir, "pharos.db"), mappingPath)
-	path := filepath.Join(dir, "bridge.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-	return path
+	backend := fmt.Sprintf(`{ type: pharos, config: { driver: sqlite, dsn: %s, init: true } }`, filepath.Join(t.TempDir(), "pharos.db"))
+	return serveConfigOn(t, "entra-to-pharos.yaml", listen, stateBlock, backend, "")
 }
 
 // TestServeOverRedisTLS runs serve from a configuration file against a
