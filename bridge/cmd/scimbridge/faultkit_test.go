@@ -486,8 +486,14 @@ func freeAddr(t testing.TB) string {
 // level (limits, queue).
 func serveConfig(t testing.TB, listen, stateBlock, backend, extra string) string {
 	t.Helper()
+	return serveConfigOn(t, "entra-to-openldap.yaml", listen, stateBlock, backend, extra)
+}
+
+// serveConfigOn is serveConfig with another of the shipped mappings.
+func serveConfigOn(t testing.TB, mapping, listen, stateBlock, backend, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
-	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings/entra-to-openldap.yaml"))
+	mappingPath, err := filepath.Abs(filepath.Join(repoRoot, "configs/mappings", mapping))
 	require.NoError(t, err)
 	cfg := fmt.Sprintf(`listen: %s
 public_url: http://%s
