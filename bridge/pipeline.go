@@ -150,7 +150,10 @@ func (s *Service) auditLog(ctx context.Context, op string, kind scim.Kind, id st
 	if queued, _ := ctx.Value(queuedKey{}).(bool); queued {
 		outcome = "applied from the retry queue"
 	}
-	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id, "name", s.nameOf(kind, attrs),
+	// The log line names the resource by id and the attributes by name,
+	// never their values: logs leave the machine, the state store's
+	// record (which the console shows by userName) does not.
+	s.audit.Info("applied", "op", op, "kind", string(kind), "id", id,
 		"attributes", strings.Join(written, ","), "outcome", outcome, "request_id", requestID(ctx))
 	if s.state == nil {
 		return

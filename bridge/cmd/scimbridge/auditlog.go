@@ -79,8 +79,8 @@ func openReopenFile(path string) (*reopenFile, error) {
 	return r, nil
 }
 
-// reopen opens the path again (creating it with mode 0600: the records
-// name people) and closes the previous file.
+// reopen opens the path again (creating it with mode 0600: what changed
+// whom, and when, is for the operators) and closes the previous file.
 func (r *reopenFile) reopen() error {
 	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
