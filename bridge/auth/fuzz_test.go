@@ -44,16 +44,23 @@ func FuzzToken(f *testing.F) {
 }
 
 // FuzzAuthenticate feeds arbitrary bearer tokens to a tenant that takes
-// every method: each is refused with a 401 SCIM error (or 503 while
-// Entra's keys cannot be fetched), never a panic.
+// every method: each but the tenant's one Secret Token (the fixture's
+// fixedTokens, which the fuzzer finds from its seed) is refused with a 401
+// SCIM error (or 503 while Entra's keys cannot be fetched), never a panic.
 func FuzzAuthenticate(f *testing.F) {
 	fx := newFixture(f, map[string]Policy{"acme": {SecretToken: true, ClientCredentials: true,
 		EntraTenantID: tidA, EntraMetadataURL: "http://127.0.0.1:1/never-fetched"}})
-	f.Add("scimb_acme-token-x")
+	f.Add(acmeSecretToken + "-x")
 	f.Add("eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2JyaWRnZS5leGFtcGxlLm9yZy9zY2ltL2FjbWUvb2F1dGgyIn0.")
 	f.Add("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL3N0cy53aW5kb3dzLm5ldC8xMTExMTExMS0xMTExLTExMTEtMTExMS0xMTExMTExMTExMTEvIn0.c2ln")
 	f.Fuzz(func(t *testing.T, token string) {
 		err := fx.gate.Authenticate(t.Context(), "acme", token)
+		if token == acmeSecretToken {
+			if err != nil {
+				t.Fatalf("the tenant's Secret Token refused: %v", err)
+			}
+			return
+		}
 		if err == nil {
 			t.Fatalf("accepted %q", token)
 		}

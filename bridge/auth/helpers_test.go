@@ -75,7 +75,7 @@ func newFixtureOn(t testing.TB, path string, policies map[string]Policy) *fixtur
 	logs := &logBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug, JSONFormat: true})
 	g := New(t.Context(), Options{PublicURL: publicURL, Store: st, Policies: policies, Logger: log,
-		SecretTokens: fixedTokens{"acme": "scimb_acme-token"}})
+		SecretTokens: fixedTokens{"acme": acmeSecretToken}})
 	return &fixture{gate: g, store: st, logs: logs, path: path}
 }
 
@@ -105,3 +105,6 @@ func (f *fixture) require401(t testing.TB, tenant, token, want string) {
 	require.Contains(t, logs, want, "the log says why")
 	require.NotContains(t, logs, token, "the log never holds the token")
 }
+
+// acmeSecretToken is the one Secret Token the fixture's tenant acme takes.
+const acmeSecretToken = "scimb_acme-token"
