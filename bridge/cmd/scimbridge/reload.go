@@ -400,28 +400,19 @@ func (a *app) newService(cfg *config.Config, t *config.Tenant, be backends.Backe
 // rename (how editors and configuration tools save).
 func (r *reloader) watch(ctx context.Context, every time.Duration) {
 	seen := r.fileStamps() // from when watch returns
-	go func() {
-		pending := false
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			now := r.fileStamps()
-			switch {
-			case !maps.Equal(now, seen):
-				seen, pending = now, true
-			case pending:
-				pending = false
-				r.log.Info("configuration files changed; reloading")
-				r.reloadIn(ctx)
-				seen = r.fileStamps() // a reload may add or drop mapping files
-			}
+	pending := false
+	go everyUntil(ctx, every, func() {
+		now := r.fileStamps()
+		switch {
+		case !maps.Equal(now, seen):
+			seen, pending = now, true
+		case pending:
+			pending = false
+			r.log.Info("configuration files changed; reloading")
+			r.reloadIn(ctx)
+			seen = r.fileStamps() // a reload may add or drop mapping files
 		}
-	}()
+	})
 }
 
 // fileStamp is what watch compares of a file.

@@ -194,6 +194,21 @@ const sweepEvery = time.Minute
 
 // sweep calls s.Sweep every interval until ctx ends.
 func sweep(ctx context.Context, s state.Sweeper, every time.Duration, log hclog.Logger) {
+	everyUntil(ctx, every, func() {
+		n, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("state store sweep failed; expired records stay until the next one", "error", err)
+			return
+		}
+		if n > 0 {
+			log.Debug("state store swept", "removed", n)
+		}
+	})
+}
+
+// everyUntil calls fn every interval until ctx ends: the bridge's
+// background chores (sweeps, expiry warnings, the file watch).
+func everyUntil(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -201,14 +216,7 @@ func sweep(ctx context.Context, s state.Sweeper, every time.Duration, log hclog.
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.Sweep(ctx)
-			if err != nil && ctx.Err() == nil {
-				log.Warn("state store sweep failed; expired records stay until the next one", "error", err)
-				continue
-			}
-			if n > 0 {
-				log.Debug("state store swept", "removed", n)
-			}
+			fn()
 		}
 	}
 }
@@ -428,14 +436,5 @@ func warnTokenExpiry(ctx context.Context, cfg func() *config.Config, tokens *bri
 		}
 	}
 	check()
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			check()
-		}
-	}
+	everyUntil(ctx, time.Hour, check)
 }
